@@ -1,0 +1,1 @@
+"""The edges of reauth-bot: Slack, HTTP, helpdesks, scheduling and the command line."""

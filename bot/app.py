@@ -1,0 +1,46 @@
+"""The Bolt app factory: nothing is built or connected at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.context import BotContext, utc_now
+from bot.listeners import register_listeners
+from bot.settings import Settings
+from models import Database
+
+log = logging.getLogger("reauth_bot")
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A Web API client that waits out Slack's 429s (slack_sdk retries only connection errors by default)."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def create_app(
+    settings: Settings,
+    client: WebClient | None = None,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> App:
+    """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up."""
+    settings.require_slack()
+    socket_mode = settings.slack_app_token is not None
+    app = App(
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        logger=log,
+    )
+    context = BotContext(settings=settings, db=db or Database(settings.database_url), clock=clock)
+    register_listeners(app, context)
+    return app

@@ -1,0 +1,225 @@
+"""The `reauth-bot` command line: serve, check, import, db upgrade, demo.
+
+The only place that loads `.env`, so a developer's file never leaks into tests or library use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.context import utc_now
+from bot.settings import Settings, SettingsError
+from commands.importing import ImportFailed
+from commands.reauth_check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
+from models import Database, DatabaseError
+
+EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as DESIGN requires
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"reauth-bot: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="reauth-bot", description="Support tooling for utility data re-authorization.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the Slack app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    serve.set_defaults(run=_serve)
+
+    check_cmd = sub.add_parser("check", help="the /reauth-check lookup, without Slack")
+    check_cmd.add_argument("query", help="customer e-mail, customer id, or ticket id or URL")
+    check_cmd.add_argument("--as-of", dest="as_of", help="judge the case at this ISO 8601 time (default: now)")
+    check_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    check_cmd.set_defaults(run=_check)
+
+    importer = sub.add_parser("import", help="upsert customers, authorizations or procedures from CSV files")
+    importer.add_argument("files", nargs="+", type=Path)
+    importer.set_defaults(run=_import)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(run=_db_upgrade)
+
+    demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
+    demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        return int(args.run(args, settings))
+    except (SettingsError, DatabaseError) as exc:
+        print(f"reauth-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_FAILED
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database; a SQLite file (one deployment) is migrated on first use, PostgreSQL is not."""
+    db = Database(settings.database_url)
+    db.ensure_schema(migrate=db.is_sqlite)
+    return db
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        db.upgrade()
+    except Exception as exc:
+        raise DatabaseError(f"migration failed ({exc.__class__.__name__}): check DATABASE_URL") from exc
+    print("database is up to date")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    now = utc_now()
+    if args.as_of:
+        try:
+            parsed = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"reauth-bot: --as-of {args.as_of!r} is not an ISO 8601 time such as 2026-11-02T09:00:00-08:00",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        now = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    db = open_database(settings)
+    from models.records import SqlCaseRecords
+
+    with db.transaction() as session:
+        outcome = check(SqlCaseRecords(session), args.query, now=now, agent=_cli_agent(), source="cli")
+    return _print_outcome(outcome, as_json=args.json)
+
+
+def _cli_agent() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"[:64]
+
+
+def _print_outcome(outcome: CheckOutcome, *, as_json: bool) -> int:
+    from bot import messages
+    from bot.blocks.check import check_blocks
+    from bot.blocks.text import blocks_as_text
+
+    if isinstance(outcome, Invalid):
+        print(f"reauth-bot: {messages.QUERY_PROBLEMS[outcome.problem]}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(outcome, NotFound):
+        if as_json:
+            print(json.dumps({"error": "not_found", "query": outcome.query.value}))
+        print(f"reauth-bot: no customer matches {outcome.query.value!r}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    if isinstance(outcome, Ambiguous):
+        matches = [_customer_json(c) for c in outcome.candidates]
+        if as_json:
+            print(json.dumps({"error": "ambiguous", "matches": matches}))
+        else:
+            print(f"{len(matches)} customers match:")
+            for c in outcome.candidates:
+                print(f"  {c.id}  {c.utility.value}")
+        return EXIT_AMBIGUOUS
+    if as_json:
+        print(json.dumps(report_json(outcome)))
+    else:
+        print(blocks_as_text(check_blocks(outcome)))
+    return EXIT_OK
+
+
+def _customer_json(customer: Customer) -> dict[str, Any]:
+    return {"id": customer.id, "email": customer.email, "utility": customer.utility.value}
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The `check --json` object of DESIGN.md "Interfaces": other programs rely on these keys."""
+    utility = report.customer.utility
+    recommendation = report.recommendation
+    return {
+        "customer": _customer_json(report.customer),
+        "connected": report.connected,
+        "authorizations": {
+            "total": len(report.authorizations),
+            "live": len(report.live),
+            "items": [
+                {
+                    "id": a.id,
+                    "status": a.status_at(report.now).value,
+                    "granted_at": a.granted_at.isoformat() if a.granted_at else None,
+                    "age_days": a.age_days(report.now),
+                    "scope_complete": not a.missing_function_blocks(utility),
+                }
+                for a in report.authorizations
+            ],
+        },
+        "recommendation": {
+            "action": recommendation.action.value,
+            "reasons": [r.value for r in recommendation.reasons],
+            "wait_until": recommendation.wait_until.isoformat() if recommendation.wait_until else None,
+        },
+    }
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from models.imports import import_files
+
+    db = open_database(settings)
+    missing = [str(p) for p in args.files if not p.is_file()]
+    if missing:
+        print(f"reauth-bot: no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for result in import_files(db, args.files):
+        if isinstance(result, ImportFailed):
+            failed += 1
+            print(str(result), file=sys.stderr)
+        else:
+            print(f"{result.source}: {result.rows} {result.kind} imported")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app
+    from bot.server import http_server
+
+    settings.require_slack()
+    db = open_database(settings)
+    app = create_app(settings, db=db)
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logging.getLogger("reauth_bot").info("serving over Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        return EXIT_OK
+    server = http_server(app, db, port=settings.port)
+    logging.getLogger("reauth_bot").info("serving HTTP on port %s: POST /slack/events, GET /healthz", settings.port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        server.close()
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo.tour import run_tour
+
+    return int(run_tour(database_url=args.database))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Serving the app: HTTP (waitress, `POST /slack/events`, `GET /healthz`) or Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from models import Database
+
+log = logging.getLogger("reauth_bot.server")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(app: App, db: Database) -> WSGIApp:
+    """Slack at `POST /slack/events`; `GET /healthz` is 200 when the database answers, else 503."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            healthy = db.ping()
+            body = json.dumps({"ok": healthy, "database": "up" if healthy else "down"}).encode()
+            start_response("200 OK" if healthy else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return slack(environ, start_response)
+
+    return application
+
+
+def http_server(app: App, db: Database, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 8) -> Any:
+    """A waitress server, not yet running: call `.run()` (blocks) and `.close()`; port 0 picks a free one."""
+    return create_server(wsgi_app(app, db), host=host, port=port, threads=threads, ident="reauth-bot")
+
+
+def bound_port(server: Any) -> int:
+    return int(server.effective_port)

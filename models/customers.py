@@ -1,0 +1,66 @@
+"""Customers, their authorizations at the utility, the steps support sent them, and who looked them up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    # Lower-cased e-mail, indexed: lookups are case-insensitive on SQLite and PostgreSQL alike.
+    email_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    utility: Mapped[str] = mapped_column(String(8))
+    enrollment_status: Mapped[str | None] = mapped_column(String(16))
+    last_data_at: Mapped[datetime | None]
+
+
+class AuthorizationRow(Base):
+    __tablename__ = "authorizations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime | None]
+    scope: Mapped[str | None] = mapped_column(Text)
+    authorized_end: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ProcedureRow(Base):
+    """Steps support sent to a customer: imported history, or a post the bot delivered."""
+
+    __tablename__ = "procedures"
+    # Also the index for "procedures of a customer": customer_id leads.
+    __table_args__ = (UniqueConstraint("customer_id", "sent_at", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime]
+    # '' when unknown, so the unique key also holds for procedures without a ticket.
+    ticket_id: Mapped[str] = mapped_column(String(64), default="")
+    agent: Mapped[str | None] = mapped_column(String(64))
+    template: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("ix_procedures_ticket_id", ProcedureRow.ticket_id)
+
+
+class LookupRow(Base):
+    """Audit: who looked up which customer, when, from where."""
+
+    __tablename__ = "lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    looked_up_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,134 @@
+"""Engine and session setup, and migrations: SQLite file by default, PostgreSQL via DATABASE_URL."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///var/reauth.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations across instances.
+_MIGRATION_LOCK_KEY = 7_311_992_401
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+class Database:
+    """One engine and its session factory. Build one per process; sessions are per unit of work."""
+
+    def __init__(self, url: str = DEFAULT_DATABASE_URL, **engine_options: Any) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise DatabaseError(f"DATABASE_URL is not a database URL: {exc}") from None
+        if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite, **engine_options}
+        self.engine: Engine = create_engine(parsed, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on any error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    # --- migrations -------------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Migrate to the newest schema; safe when several instances start at once."""
+        with self._migration_lock(), self.engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+
+    def is_current(self) -> bool:
+        heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+        with self.engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+    def ensure_schema(self, *, migrate: bool) -> None:
+        """Migrate (the SQLite default) or refuse to run on an old schema (a shared PostgreSQL)."""
+        try:
+            if self.is_current():
+                return
+            if not migrate:
+                raise DatabaseError("the database schema is not up to date: run `reauth-bot db upgrade` first")
+            self.upgrade()
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot reach the database ({exc.__class__.__name__}): check DATABASE_URL") from None
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.is_sqlite:
+            database = self.url.database
+            if not database or database == ":memory:":
+                yield
+                return
+            with open(f"{database}.migrate.lock", "w") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+            return
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                connection.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event own transactions (pysqlite's own BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: two instances claiming the same row wait for
+        # each other instead of failing with SQLITE_BUSY when a read turns into a write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
