@@ -1,4 +1,4 @@
-"""The Bolt app factory: nothing is built or connected at import time."""
+"""The composition root: `build_context` and the Bolt app factory; nothing is built at import time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.context import BotContext, utc_now
+from bot.deliveries import build_deliveries
 from bot.listeners import register_listeners
+from bot.outbox import Outbox
 from bot.settings import Settings
 from models import Database
 
@@ -25,22 +27,40 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
+def build_context(
+    settings: Settings,
+    client: WebClient | None = None,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> BotContext:
+    context = BotContext(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        client=client or make_client(settings),
+        clock=clock,
+    )
+    context.outbox = Outbox(context.db, build_deliveries(context, context.client), clock=clock)
+    return context
+
+
 def create_app(
     settings: Settings,
     client: WebClient | None = None,
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    context: BotContext | None = None,
 ) -> App:
     """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up."""
     settings.require_slack()
+    context = context or build_context(settings, client, db=db, clock=clock)
     socket_mode = settings.slack_app_token is not None
     app = App(
-        client=client or make_client(settings),
+        client=context.client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
         logger=log,
     )
-    context = BotContext(settings=settings, db=db or Database(settings.database_url), clock=clock)
     register_listeners(app, context)
     return app

@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
@@ -194,24 +195,33 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import create_app
+    from bot.app import build_context, create_app
     from bot.server import http_server
+    from bot.workers import start_workers
 
     settings.require_slack()
-    db = open_database(settings)
-    app = create_app(settings, db=db)
-    if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        logging.getLogger("reauth_bot").info("serving over Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
-        return EXIT_OK
-    server = http_server(app, db, port=settings.port)
-    logging.getLogger("reauth_bot").info("serving HTTP on port %s: POST /slack/events, GET /healthz", settings.port)
+    context = build_context(settings, db=open_database(settings))
+    app = create_app(settings, context=context)
+    workers = start_workers(context)
+    log = logging.getLogger("reauth_bot")
     try:
-        server.run()
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("serving over Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        else:
+            server = http_server(app, context.db, port=settings.port)
+            log.info("serving HTTP on port %s: POST /slack/events, GET /healthz", settings.port)
+            try:
+                server.run()
+            finally:
+                server.close()
     except KeyboardInterrupt:
-        server.close()
+        log.info("stopping")
+    finally:
+        for worker in workers:
+            worker.stop()
     return EXIT_OK
 
 

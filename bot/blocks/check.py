@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot import messages
 from commands.reauth_check import Ambiguous, Customer, NotFound, QueryProblem, Report
@@ -26,7 +34,7 @@ def check_blocks(report: Report) -> list[Block]:
     if recommendation.action is Action.WAIT and recommendation.wait_until is not None:
         check_back = messages.slack_date(recommendation.wait_until)
         verdict += f"\nCheck back on *{check_back}*; tell the customer not to redo it."
-    return [
+    blocks: list[Block] = [
         HeaderBlock(text=f"{customer.id} · {customer.utility.display_name}"[:150]),
         SectionBlock(text=MarkdownTextObject(text=_customer_line(customer))),
         SectionBlock(text=MarkdownTextObject(text=verdict[:3000])),
@@ -37,6 +45,16 @@ def check_blocks(report: Report) -> list[Block]:
             text=f"As of {messages.slack_date(report.now, '%Y-%m-%d %H:%M UTC')} · rule {recommendation.rule}"
         )]),
     ]
+    buttons = check_actions(report)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="check_actions", elements=buttons))
+    return blocks
+
+
+def check_actions(report: Report) -> list[ButtonElement]:
+    """The buttons under a check answer; each feature adds its own."""
+    buttons: list[ButtonElement] = []
+    return buttons
 
 
 def _customer_line(customer: Customer) -> str:

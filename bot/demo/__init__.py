@@ -1,0 +1,1 @@
+"""The `make demo` tour: the real app, served over HTTP on localhost, against local stand-ins."""

@@ -1,0 +1,224 @@
+"""Delivering outbox rows exactly once: claimed by INSERT, leased by a conditional UPDATE, retried later.
+
+Every kind of side effect registers a `Delivery`: how to send one payload, and what to record in the
+database in the same transaction that marks the row delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from models import Database
+from models.claims import insert_if_absent
+from models.outbox import OutboxRow
+
+log = logging.getLogger("reauth_bot.outbox")
+
+# Longer than the slowest single delivery (a helpdesk call with its own retries), so a lease never
+# expires while its holder is still sending.
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TryLater:
+    reason: str
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    reason: str
+
+
+DeliveryResult = Delivered | TryLater | GiveUp
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one kind of outbox row is sent, and what its success records."""
+
+    send: Callable[[dict[str, Any]], DeliveryResult]
+    on_delivered: Callable[[Session, dict[str, Any], Delivered], None] | None = None
+    on_given_up: Callable[[Session, dict[str, Any], GiveUp], None] | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A snapshot of one row, for telling the agent where a post stands."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    result: dict[str, Any] | None
+    created: bool = False  # True when this enqueue call inserted it
+
+
+def default_instance_name() -> str:
+    return f"{socket.gethostname()}:{threading.get_native_id()}:{random.randrange(1 << 20):05x}"[:64]
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        deliveries: Mapping[str, Delivery],
+        *,
+        clock: Callable[[], datetime],
+        instance: str | None = None,
+    ) -> None:
+        self.db = db
+        self.deliveries = deliveries
+        self.clock = clock
+        self.instance = instance or default_instance_name()
+
+    def enqueue(self, session: Session, kind: str, dedupe_key: str, payload: dict[str, Any]) -> OutboxEntry:
+        """Claim `dedupe_key` for this payload; a second claim of the same key returns the first row."""
+        if kind not in self.deliveries:
+            raise ValueError(f"no delivery registered for outbox kind {kind!r}")
+        now = self.clock()
+        created = insert_if_absent(
+            session,
+            OutboxRow.__table__,
+            {"kind": kind, "dedupe_key": dedupe_key, "payload": payload, "status": "pending", "attempts": 0,
+             "created_at": now, "next_attempt_at": now},
+            ["dedupe_key"],
+        )
+        row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one()
+        return _entry(row, created=created)
+
+    def entry(self, dedupe_key: str) -> OutboxEntry | None:
+        with self.db.sessions() as session:
+            row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one_or_none()
+            return _entry(row) if row else None
+
+    def deliver(self, entry_id: int) -> OutboxEntry:
+        """Try one row now (after a click); it stays queued for the worker when the service is down."""
+        self._attempt(entry_id)
+        with self.db.sessions() as session:
+            return _entry(session.get_one(OutboxRow, entry_id))
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """Deliver every row whose time has come; returns how many were attempted by this instance."""
+        now = self.clock()
+        with self.db.sessions() as session:
+            due = session.scalars(
+                select(OutboxRow.id)
+                .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.next_attempt_at)
+                .limit(limit)
+            ).all()
+        return sum(1 for entry_id in due if self._attempt(entry_id))
+
+    def _attempt(self, entry_id: int) -> bool:
+        now = self.clock()
+        with self.db.transaction() as session:
+            statement = (
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == entry_id,
+                    OutboxRow.status == "pending",
+                    OutboxRow.next_attempt_at <= now,
+                    (OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now),
+                )
+                .values(leased_until=now + LEASE, leased_by=self.instance, attempts=OutboxRow.attempts + 1)
+            )
+            if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
+                return False  # another instance holds it, or it is done
+            row = session.get_one(OutboxRow, entry_id)
+            kind, payload, attempts = row.kind, dict(row.payload), row.attempts
+        delivery = self.deliveries[kind]
+        try:
+            outcome = delivery.send(payload)
+        except Exception as exc:  # a bug or an unexpected failure must not lose the row
+            log.exception("outbox delivery raised: id=%s kind=%s", entry_id, kind)
+            outcome = TryLater(f"unexpected error: {exc.__class__.__name__}")
+        self._finish(entry_id, kind, payload, attempts, outcome, delivery)
+        return True
+
+    def _finish(
+        self, entry_id: int, kind: str, payload: dict[str, Any], attempts: int, outcome: DeliveryResult,
+        delivery: Delivery,
+    ) -> None:
+        now = self.clock()
+        with self.db.transaction() as session:
+            row = session.get_one(OutboxRow, entry_id)
+            if row.leased_by != self.instance:
+                log.warning("outbox lease lost before finishing: id=%s kind=%s", entry_id, kind)
+            row.leased_until = None
+            row.leased_by = None
+            if isinstance(outcome, Delivered):
+                row.status, row.delivered_at, row.result, row.last_error = "delivered", now, outcome.result, None
+                if delivery.on_delivered:
+                    delivery.on_delivered(session, payload, outcome)
+                log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
+            elif isinstance(outcome, GiveUp):
+                row.status, row.last_error = "failed", outcome.reason[:2000]
+                if delivery.on_given_up:
+                    delivery.on_given_up(session, payload, outcome)
+                log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
+            else:
+                row.last_error = outcome.reason[:2000]
+                row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
+                log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
+                         row.next_attempt_at.isoformat())
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with full jitter, 30 s doubling to at most an hour."""
+    ceiling = min(MAX_BACKOFF.total_seconds(), 30.0 * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)
+
+
+def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id, kind=row.kind, dedupe_key=row.dedupe_key, status=row.status, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, last_error=row.last_error, delivered_at=row.delivered_at,
+        result=dict(row.result) if row.result else None, created=created,
+    )
+
+
+class OutboxWorker:
+    """A daemon thread in `serve` that delivers due rows every `interval` seconds."""
+
+    def __init__(self, outbox: Outbox, interval: float = 15.0) -> None:
+        self.outbox = outbox
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+
+    def start(self) -> OutboxWorker:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.outbox.deliver_due()
+            except Exception:
+                log.exception("outbox worker pass failed; trying again in %ss", self.interval)
+            self._stop.wait(self.interval)
