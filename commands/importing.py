@@ -162,8 +162,10 @@ def _identity(row: ImportRow) -> tuple[str, ...]:
 
 def _customer(line: int, v: dict[str, str]) -> CustomerImport:
     email = v["email"] or None
-    if email is not None and not _EMAIL.match(email):
-        raise _BadValue(f"email is not an e-mail address (line {line})")
+    if email is not None and (len(email) > 320 or not _EMAIL.match(email)):
+        raise _BadValue("email is not an e-mail address")
+    if len(v["name"]) > 200:
+        raise _BadValue(f"name is {len(v['name'])} characters long; at most 200 fit")
     return CustomerImport(
         line=line,
         customer_id=_identifier(v, "customer_id"),

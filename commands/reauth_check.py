@@ -78,8 +78,10 @@ def parse_query(text: str) -> Query | QueryProblem:
         return QueryProblem.TOO_MANY_WORDS
     first = words[0].strip("<>")
     ticket_ref = words[1].strip("<>") if len(words) == 2 else None
-    if ticket_ref is not None and not (_IDENTIFIER.match(ticket_ref) or ticket_id_from_url(ticket_ref)):
-        return QueryProblem.MALFORMED
+    if ticket_ref is not None:
+        ticket_ref = ticket_id_from_url(ticket_ref) if ticket_ref.startswith(("http://", "https://")) else ticket_ref
+        if ticket_ref is None or not _IDENTIFIER.match(ticket_ref):
+            return QueryProblem.MALFORMED
     if "@" in first:
         if first.lower().startswith("mailto:"):
             first = first[len("mailto:") :]
@@ -155,9 +157,9 @@ CheckOutcome = Report | NotFound | Ambiguous | Invalid
 
 def build_report(case_file: CaseFile, now: datetime, ticket_ref: str | None = None) -> Report:
     customer = case_file.customer
-    authorizations = tuple(
-        sorted(case_file.authorizations, key=lambda a: (a.granted_at is None, a.granted_at), reverse=True)
-    )
+    # As of `now`: what was granted or sent later did not exist yet.
+    known = (a for a in case_file.authorizations if a.granted_at is None or a.granted_at <= now)
+    authorizations = tuple(sorted(known, key=lambda a: (a.granted_at is None, a.granted_at), reverse=True))
     procedures = tuple(p for p in sorted(case_file.procedures, key=lambda p: p.sent_at) if p.sent_at <= now)
     connected = customer.is_connected(now)
     case = Case(customer.utility, connected, authorizations, procedures)

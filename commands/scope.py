@@ -6,7 +6,10 @@ Real feeds break the EBNF: trailing ';', capitalised values ("Daily"), unknown f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ def parse_scope(text: str | None) -> Scope:
             continue
         key = key.strip()
         if key.upper() == "FB":
-            blocks.update(int(n) for n in value.split("_") if n.strip().isdigit())
+            # ASCII digits only: str.isdigit() accepts "²", which int() rejects.
+            blocks.update(int(n) for n in value.split("_") if _NUMBER.fullmatch(n.strip()))
         else:
             terms[key.lower()] = value.strip().lower()
     return Scope(frozenset(blocks), terms)

@@ -32,6 +32,8 @@ class SqlCaseRecords:
         return [to_customer(row) for row in self.session.scalars(query)]
 
     def customers_by_ticket(self, ticket_id: str) -> Sequence[Customer]:
+        if not ticket_id:  # procedures without a ticket are stored with ''
+            return []
         ids = select(ProcedureRow.customer_id).where(ProcedureRow.ticket_id == ticket_id).distinct()
         query = select(CustomerRow).where(CustomerRow.id.in_(ids)).limit(MAX_CANDIDATES)
         return [to_customer(row) for row in self.session.scalars(query)]
