@@ -1,0 +1,326 @@
+"""What every helpdesk offers the bot, what a post can end in, and the HTTP plumbing they share."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self, TypeAlias
+from urllib.parse import urlsplit
+
+import httpx
+
+if TYPE_CHECKING:
+    from bot.helpdesk.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# The agent is waiting on the other end of a button: fail fast on connect, allow a slow write.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+_TICKET_NUMBER = re.compile(r"#?([0-9]{1,20})")
+_DETAIL_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The helpdesk stored the note; ``url`` is the agent-facing link to the ticket."""
+
+    external_id: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """Not posted, but worth trying again (rate limit, server error, timeout, helpdesk unreachable).
+
+    ``not_before`` is a UNIX time from the helpdesk's own instruction, None when it gave none.
+    """
+
+    reason: str
+    not_before: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The helpdesk refused the note; retrying will not help until someone fixes ``what_to_check``."""
+
+    status: int
+    reason: str
+    what_to_check: str
+
+
+PostResult: TypeAlias = Posted | RetryLater | Rejected
+
+
+class Helpdesk(Protocol):
+    """A helpdesk the bot can post canned steps to."""
+
+    name: str
+
+    def post_note(self, ticket_id: str, body: str, *, public: bool = False) -> PostResult:
+        """Post ``body`` (plain text) to the ticket: an internal note, or a customer reply if ``public``."""
+        ...
+
+    def ticket_url(self, ticket_id: str) -> str:
+        """The link an agent opens to see the ticket."""
+        ...
+
+    def parse_ticket_reference(self, text: str) -> str | None:
+        """The ticket id in a bare id or this helpdesk's ticket URL; None for anything else."""
+        ...
+
+    def close(self) -> None:
+        """Release the HTTP connections the helpdesk client opened itself."""
+        ...
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as escaped HTML paragraphs: blank lines split paragraphs, newlines become ``<br>``."""
+    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line.strip()) for line in paragraph.strip().split("\n")) + "</p>"
+        for paragraph in paragraphs
+        if paragraph.strip()
+    )
+
+
+def bare_ticket_id(text: str) -> str | None:
+    """``123`` or ``#123`` → ``"123"``; anything else → None."""
+    match = _TICKET_NUMBER.fullmatch(text.strip())
+    return match.group(1) if match else None
+
+
+def url_path_on_host(text: str, hosts: frozenset[str]) -> str | None:
+    """The path of an http(s) URL whose host is one of ``hosts``, without a trailing slash."""
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in hosts:
+        return None
+    return parts.path.rstrip("/")
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Check the base URL is an absolute http(s) URL and drop a trailing slash."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"helpdesk base URL must start with https:// (got {base_url!r})")
+    return base_url.strip().rstrip("/")
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+# --- Words for the agent: every rejection the bot reports is phrased here. ---------------------
+
+
+def rejection(
+    status: int,
+    *,
+    helpdesk: str,
+    ticket_word: str,
+    ticket_id: str,
+    credential_settings: str,
+    detail: str | None,
+    bad_request_hint: str | None = None,
+) -> Rejected:
+    """A ``Rejected`` in plain words for a non-retryable HTTP status."""
+    suffix = f": {detail}" if detail else ""
+    if status == 401:
+        return Rejected(
+            status,
+            f"{helpdesk} did not accept the bot's credentials (HTTP 401)",
+            f"Check the bot's helpdesk credentials ({credential_settings})",
+        )
+    if status == 403:
+        return Rejected(
+            status,
+            f"{helpdesk} does not let the bot's account post to {ticket_word} {ticket_id} (HTTP 403)",
+            f"Check the bot's helpdesk credentials ({credential_settings}) and that "
+            f"account's access to {ticket_word} {ticket_id}",
+        )
+    if status == 404:
+        return Rejected(
+            status,
+            f"{helpdesk} has no {ticket_word} {ticket_id} (HTTP 404)",
+            f"Check the ticket number: the helpdesk has no {ticket_word} {ticket_id}",
+        )
+    if status == 422:
+        return Rejected(
+            status,
+            f"{helpdesk} refused the note (HTTP 422){suffix}",
+            f"Check {ticket_word} {ticket_id} in {helpdesk}: a closed {ticket_word}, or one at its "
+            "comment limit, takes no new comments",
+        )
+    if 300 <= status <= 399:
+        return Rejected(
+            status,
+            f"{helpdesk} answered with a redirect (HTTP {status})",
+            "Check the helpdesk base URL (HELPDESK_URL setting): it should be the API address itself",
+        )
+    return Rejected(
+        status,
+        f"{helpdesk} refused the request (HTTP {status}){suffix}",
+        bad_request_hint
+        or f"Tell the bot's maintainers: {helpdesk} refused the request the bot built",
+    )
+
+
+def error_detail(response: httpx.Response) -> str | None:
+    """The helpdesk's own error message, short, from the error shapes the three helpdesks use."""
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    detail: str | None = None
+    errors = payload.get("errors")
+    if isinstance(errors, list) and errors:
+        parts = []
+        for error in errors[:3]:
+            if isinstance(error, dict):
+                message = error.get("message") or error.get("code")
+                where = error.get("field")
+                if message:
+                    parts.append(f"{where}: {message}" if where else str(message))
+        detail = "; ".join(parts) or None
+    if detail is None:
+        for key in ("description", "message", "error"):
+            value = payload.get(key)
+            if isinstance(value, dict):
+                value = value.get("message") or value.get("title")
+            if isinstance(value, str) and value:
+                detail = value
+                break
+    return detail[:_DETAIL_LIMIT] if detail else None
+
+
+@dataclass(frozen=True)
+class HelpdeskRequest:
+    """One HTTP call a client wants made; auth and headers travel per request, not per client."""
+
+    method: str
+    url: str
+    json: Mapping[str, object]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | None = None
+
+
+class HelpdeskClient(ABC):
+    """The shared half of the three clients: ticket-id checks, retries, and mapping statuses to results.
+
+    Takes an ``httpx.Client`` (tests, connection sharing) or builds one; a client it built is its
+    own to close. ``trust_env`` is off by default so HTTP(S)_PROXY cannot reroute calls (and the
+    stand-ins on 127.0.0.1); turn it on where a proxy is how the bot reaches the internet.
+    """
+
+    name: str = "helpdesk"
+    display_name: str = "The helpdesk"
+    ticket_word: str = "ticket"
+    credential_settings: str = "HELPDESK_API_TOKEN setting"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        policy: RetryPolicy,
+        client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        trust_env: bool = False,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self._policy = policy
+        self._owns_client = client is None
+        self._client = client or httpx.Client(
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout, trust_env=trust_env
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def post_note(self, ticket_id: str, body: str, *, public: bool = False) -> PostResult:
+        """Post ``body`` to the ticket; an internal note unless ``public``.
+
+        Raises ``ValueError`` for an id that is not a ticket number (use ``parse_ticket_reference``)
+        or an empty body: both are the caller's bugs, not the helpdesk's answer.
+        """
+        number = bare_ticket_id(ticket_id)
+        if number is None:
+            raise ValueError(f"{ticket_id!r} is not a {self.display_name} {self.ticket_word} number")
+        if not body.strip():
+            raise ValueError("refusing to post an empty note")
+        request = self.build_request(number, body, public=public)
+
+        def send() -> httpx.Response:
+            return self._client.request(
+                request.method,
+                request.url,
+                json=dict(request.json),
+                headers=dict(request.headers),
+                auth=request.auth,
+            )
+
+        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=number)
+        if isinstance(outcome, RetryLater):
+            return outcome
+        if outcome.is_success:
+            return Posted(self._external_id_of(outcome), self.ticket_url(number))
+        return rejection(
+            outcome.status_code,
+            helpdesk=self.display_name,
+            ticket_word=self.ticket_word,
+            ticket_id=number,
+            credential_settings=self.credential_settings,
+            detail=error_detail(outcome),
+            bad_request_hint=self.bad_request_hint(),
+        )
+
+    def _external_id_of(self, response: httpx.Response) -> str | None:
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            log.warning("helpdesk=%s answered %d without JSON", self.name, response.status_code)
+            return None
+        found = self.external_id(payload)
+        return None if found is None else str(found)
+
+    def bad_request_hint(self) -> str | None:
+        """What the agent should check on a 400 from this helpdesk; None for the generic advice."""
+        return None
+
+    @abstractmethod
+    def build_request(self, ticket_id: str, body: str, *, public: bool) -> HelpdeskRequest:
+        """The HTTP call that posts ``body`` to ``ticket_id``."""
+
+    @abstractmethod
+    def external_id(self, payload: object) -> object | None:
+        """The id of the stored note or comment in the success response, if it carries one."""
+
+    @abstractmethod
+    def ticket_url(self, ticket_id: str) -> str:
+        """The link an agent opens to see the ticket."""
+
+    @abstractmethod
+    def parse_ticket_reference(self, text: str) -> str | None:
+        """The ticket id in a bare id or this helpdesk's ticket URL; None for anything else."""

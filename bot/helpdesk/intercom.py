@@ -1,0 +1,117 @@
+"""Intercom: an admin reply to a conversation, as a note (internal) or a comment (customer-visible)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from bot.helpdesk.base import (
+    HelpdeskClient,
+    HelpdeskRequest,
+    bare_ticket_id,
+    host_of,
+    text_to_html,
+    url_path_on_host,
+)
+from bot.helpdesk.retry import RetryPolicy
+
+# Pinned: without the header Intercom applies whatever version the app package is set to.
+INTERCOM_VERSION = "2.16"
+DEFAULT_APP_URL = "https://app.intercom.com"
+# Regional workspaces live on regional app hosts, matching their API host.
+_APP_URL_FOR_API_HOST = {
+    "api.intercom.io": DEFAULT_APP_URL,
+    "api.eu.intercom.io": "https://app.eu.intercom.com",
+    "api.au.intercom.io": "https://app.au.intercom.com",
+}
+
+# /a/inbox/<ws>/inbox/.../conversation/<id>, /a/apps/<ws>/conversations/<id> and the views between.
+_CONVERSATION_PATH = re.compile(r"/a/(?:inbox|apps)/([^/]+)(?:/[^/]+)*?/conversations?/([0-9]{1,20})")
+
+
+class IntercomHelpdesk(HelpdeskClient):
+    """``POST /conversations/{id}/reply`` as admin ``admin_id``, Bearer token, pinned ``Intercom-Version``.
+
+    ``base_url`` is the API (``https://api.intercom.io``, or the EU/AU one); agents' links are on
+    ``app_url`` (by default the app host of that region). With ``workspace_id`` the links open
+    directly and links to other workspaces are refused; without it the link uses Intercom's ``_``
+    (current workspace) placeholder.
+    """
+
+    name = "intercom"
+    display_name = "Intercom"
+    ticket_word = "conversation"
+    credential_settings = "HELPDESK_API_TOKEN setting"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_token: str,
+        admin_id: str,
+        workspace_id: str | None = None,
+        app_url: str | None = None,
+        policy: RetryPolicy | None = None,
+        client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        trust_env: bool = False,
+    ) -> None:
+        super().__init__(
+            base_url, policy=policy or RetryPolicy(), client=client, timeout=timeout, trust_env=trust_env
+        )
+        self._token = api_token
+        self._admin_id = admin_id
+        self._workspace_id = workspace_id or None
+        regional = _APP_URL_FOR_API_HOST.get(host_of(self.base_url), DEFAULT_APP_URL)
+        self.app_url = (app_url or regional).rstrip("/")
+
+    def build_request(self, ticket_id: str, body: str, *, public: bool) -> HelpdeskRequest:
+        return HelpdeskRequest(
+            method="POST",
+            url=f"{self.base_url}/conversations/{ticket_id}/reply",
+            json={
+                "message_type": "comment" if public else "note",
+                "type": "admin",
+                "admin_id": self._admin_id,
+                "body": text_to_html(body),
+            },
+            headers={
+                "Authorization": f"Bearer {self._token}",
+                "Intercom-Version": INTERCOM_VERSION,
+                "Accept": "application/json",
+            },
+        )
+
+    def external_id(self, payload: object) -> object | None:
+        """The id of the newest conversation part (the one just added)."""
+        if not isinstance(payload, dict):
+            return None
+        parts = payload.get("conversation_parts")
+        items = parts.get("conversation_parts") if isinstance(parts, dict) else None
+        if isinstance(items, list) and items and isinstance(items[-1], dict):
+            return items[-1].get("id")
+        return None
+
+    def bad_request_hint(self) -> str | None:
+        return (
+            "Check HELPDESK_ADMIN_ID (the Intercom teammate the bot writes as); if it is right, "
+            "tell the bot's maintainers"
+        )
+
+    def ticket_url(self, ticket_id: str) -> str:
+        return f"{self.app_url}/a/inbox/{self._workspace_id or '_'}/inbox/conversation/{ticket_id}"
+
+    def parse_ticket_reference(self, text: str) -> str | None:
+        """``123``, ``#123`` or an Intercom inbox link to conversation 123."""
+        bare = bare_ticket_id(text)
+        if bare is not None:
+            return bare
+        path = url_path_on_host(text, frozenset({host_of(self.app_url)}))
+        match = _CONVERSATION_PATH.fullmatch(path or "")
+        if match is None:
+            return None
+        workspace, conversation = match.groups()
+        if self._workspace_id is not None and workspace not in (self._workspace_id, "_"):
+            return None
+        return conversation

@@ -1,0 +1,89 @@
+"""Zendesk Support: a comment is added by updating the ticket (there is no create-comment endpoint)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from bot.helpdesk.base import (
+    HelpdeskClient,
+    HelpdeskRequest,
+    bare_ticket_id,
+    host_of,
+    url_path_on_host,
+)
+from bot.helpdesk.retry import RetryPolicy
+
+_AGENT_TICKET_PATH = re.compile(r"/agent/tickets/([0-9]{1,20})")
+
+
+class ZendeskHelpdesk(HelpdeskClient):
+    """``PUT /api/v2/tickets/{id}.json`` with a comment; auth ``{email}/token:{api_token}``.
+
+    ``base_url`` is the account address, e.g. ``https://acme.zendesk.com``; agents' ticket links
+    are on the same host.
+    """
+
+    name = "zendesk"
+    display_name = "Zendesk"
+    ticket_word = "ticket"
+    credential_settings = "HELPDESK_EMAIL and HELPDESK_API_TOKEN settings"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        email: str,
+        api_token: str,
+        policy: RetryPolicy | None = None,
+        client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        trust_env: bool = False,
+    ) -> None:
+        super().__init__(
+            base_url, policy=policy or RetryPolicy(), client=client, timeout=timeout, trust_env=trust_env
+        )
+        self._auth = (f"{email}/token", api_token)
+
+    def build_request(self, ticket_id: str, body: str, *, public: bool) -> HelpdeskRequest:
+        # `public` always goes on the wire: Zendesk otherwise reuses the ticket's first comment's
+        # visibility, which would make an "internal" note public on most tickets.
+        return HelpdeskRequest(
+            method="PUT",
+            url=f"{self.base_url}/api/v2/tickets/{ticket_id}.json",
+            json={"ticket": {"comment": {"body": body, "public": public}}},
+            headers={"Accept": "application/json"},
+            auth=self._auth,
+        )
+
+    def external_id(self, payload: object) -> object | None:
+        """The audit's Comment event id (the comment's id), else the audit id."""
+        if not isinstance(payload, dict):
+            return None
+        audit = payload.get("audit")
+        if not isinstance(audit, dict):
+            return None
+        events = audit.get("events")
+        if isinstance(events, list):
+            for event in events:
+                if isinstance(event, dict) and event.get("type") == "Comment" and "id" in event:
+                    comment_id: object = event["id"]
+                    return comment_id
+        audit_id: object = audit.get("id")
+        return audit_id
+
+    def ticket_url(self, ticket_id: str) -> str:
+        return f"{self.base_url}/agent/tickets/{ticket_id}"
+
+    def parse_ticket_reference(self, text: str) -> str | None:
+        """``123``, ``#123`` or ``https://<this account>/agent/tickets/123``.
+
+        A link to another Zendesk account is refused: its number would name a different ticket here.
+        """
+        bare = bare_ticket_id(text)
+        if bare is not None:
+            return bare
+        path = url_path_on_host(text, frozenset({host_of(self.base_url)}))
+        match = _AGENT_TICKET_PATH.fullmatch(path or "")
+        return match.group(1) if match else None

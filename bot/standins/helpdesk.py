@@ -1,0 +1,588 @@
+"""Local stand-ins for Zendesk, Intercom and Freshdesk: real HTTP servers on 127.0.0.1.
+
+They check what the real services check (method, path, auth, the body fields the bot relies on),
+answer with bodies shaped like the real ones, keep the notes per ticket, and can misbehave on
+request: rate limits, server errors, slow answers, a whole outage, or no server at all.
+
+    with ZendeskStandIn(tickets=["123"]) as zendesk:
+        client = ZendeskHelpdesk(zendesk.base_url, email=zendesk.email, api_token=zendesk.api_token)
+        client.post_note("123", "Steps ...")
+        assert zendesk.notes("123")[0].public is False
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import itertools
+import json
+import re
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+# The versions Intercom's 2.16 OpenAPI document lists for the Intercom-Version header.
+INTERCOM_VERSIONS = frozenset(
+    ["1.0", "1.1", "1.2", "1.3", "1.4"] + [f"2.{minor}" for minor in range(17)]
+)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in received it; header names are lower-cased."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    json: object | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note or reply the stand-in stored on a ticket."""
+
+    id: int
+    body: str
+    public: bool
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the stand-in sends back."""
+
+    status: int
+    body: object | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Fault:
+    status: int | None = None
+    delay: float = 0.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], standin: HelpdeskStandIn) -> None:
+        super().__init__(address, _Handler)
+        self.standin = standin
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0 closes every connection after its answer, so a stopped stand-in really refuses the
+    # next request instead of a kept-alive connection quietly serving it.
+    protocol_version = "HTTP/1.0"
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        answer = self.server.standin.dispatch(self.command, self.path, headers, raw)
+        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        try:
+            self.send_response(answer.status)
+            if answer.body is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); a real server would not notice either
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # requests are in .requests; stderr noise helps no test
+
+
+class HelpdeskStandIn(ABC):
+    """The shared server, recording and fault injection; subclasses implement one helpdesk's API."""
+
+    display_name = "Helpdesk"
+
+    def __init__(self, tickets: Iterable[str] = ()) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._tickets: set[str] = {str(ticket) for ticket in tickets}
+        self._notes: dict[str, list[Note]] = {}
+        self._faults: deque[_Fault] = deque()
+        self._down = False
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1001)
+        self._port = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Listen on 127.0.0.1: a free port the first time, the same port after ``stop()``."""
+        if self._server is not None:
+            return self
+        self._server = _Server(("127.0.0.1", self._port), self)
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # stop() waits up to one poll
+            name=f"{type(self).__name__}:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the listening socket: connections are refused until ``start()`` again."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if not self._port:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    # --- state and faults --------------------------------------------------------------------
+
+    def add_ticket(self, ticket_id: str) -> None:
+        with self._lock:
+            self._tickets.add(str(ticket_id))
+
+    def notes(self, ticket_id: str) -> list[Note]:
+        with self._lock:
+            return list(self._notes.get(str(ticket_id), []))
+
+    def fail_next(self, status: int, times: int = 1, headers: Mapping[str, str] | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` (and ``headers``) instead of serving them."""
+        with self._lock:
+            self._faults.extend(_Fault(status=status, headers=dict(headers or {})) for _ in range(times))
+
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Serve the next ``times`` requests normally, but only after ``seconds``.
+
+        Like a slow real server, the note is still stored after a client gave up waiting.
+        """
+        with self._lock:
+            self._faults.extend(_Fault(delay=seconds) for _ in range(times))
+
+    def set_down(self, down: bool = True) -> None:
+        """While down, every request gets 503."""
+        with self._lock:
+            self._down = down
+
+    # --- serving -----------------------------------------------------------------------------
+
+    def dispatch(self, method: str, raw_path: str, headers: Mapping[str, str], raw: bytes) -> Answer:
+        """Record the request, apply any fault, then let the helpdesk's own rules answer it."""
+        try:
+            parsed: object | None = json.loads(raw) if raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            parsed = None
+        request = RecordedRequest(method, raw_path, dict(headers), parsed, raw)
+        with self._lock:
+            self.requests.append(request)
+            down = self._down
+            fault = self._faults.popleft() if self._faults and not down else None
+        if down:
+            return Answer(503, self.error_body(503), {"Retry-After": "1"})
+        if fault is not None and fault.status is not None:
+            return Answer(fault.status, self.error_body(fault.status), fault.headers)
+        if fault is not None:
+            time.sleep(fault.delay)
+        return self.handle(request, urlsplit(raw_path).path)
+
+    @abstractmethod
+    def handle(self, request: RecordedRequest, path: str) -> Answer:
+        """Answer a request as the real helpdesk would."""
+
+    @abstractmethod
+    def error_body(self, status: int) -> object | None:
+        """The helpdesk's error body for an injected ``status``."""
+
+    def has_ticket(self, ticket_id: str) -> bool:
+        with self._lock:
+            return ticket_id in self._tickets
+
+    def store_note(self, ticket_id: str, body: str, *, public: bool, headers: Mapping[str, str]) -> Note:
+        with self._lock:
+            note = Note(next(self._ids), body, public, dict(headers))
+            self._notes.setdefault(ticket_id, []).append(note)
+            return note
+
+
+def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """(user, password) from a Basic ``Authorization`` header, or None."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+def is_json(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+# --- Zendesk ----------------------------------------------------------------------------------
+
+_ZENDESK_TICKET = re.compile(r"/api/v2/tickets/([0-9]+)(?:\.json)?")
+
+
+class ZendeskStandIn(HelpdeskStandIn):
+    """``PUT /api/v2/tickets/{id}(.json)``; Basic ``{email}/token:{api_token}``."""
+
+    display_name = "Zendesk"
+    agent_id = 361_000_000_101
+
+    def __init__(
+        self, tickets: Iterable[str] = (), *, email: str = "bot@example.com", api_token: str = "zd-token"
+    ) -> None:
+        super().__init__(tickets)
+        self.email = email
+        self.api_token = api_token
+
+    def error_body(self, status: int) -> object | None:
+        names = {429: "APIRateLimitExceeded", 500: "InternalServerError", 503: "ServiceUnavailable"}
+        return {"error": names.get(status, "Error"), "description": f"HTTP {status}"}
+
+    def handle(self, request: RecordedRequest, path: str) -> Answer:
+        match = _ZENDESK_TICKET.fullmatch(path)
+        if match is None:
+            return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
+        if request.method != "PUT":
+            return Answer(405, {"error": "MethodNotAllowed", "description": f"{request.method} not allowed"})
+        if basic_credentials(request.headers) != (f"{self.email}/token", self.api_token):
+            return Answer(401, {"error": "Couldn't authenticate you"})
+        ticket_id = match.group(1)
+        if not self.has_ticket(ticket_id):
+            return Answer(404, {"error": "RecordNotFound", "description": "Not found"})
+        if not is_json(request.headers) or not isinstance(request.json, dict):
+            return Answer(400, {"error": "InvalidJSON", "description": "The request body is not JSON"})
+        ticket = request.json.get("ticket")
+        comment = ticket.get("comment") if isinstance(ticket, dict) else None
+        body = comment.get("body") if isinstance(comment, dict) else None
+        if not isinstance(comment, dict) or not isinstance(body, str) or not body.strip():
+            return _zendesk_invalid("Comment: body cannot be blank")
+        # Without `public` Zendesk keeps the ticket's earlier visibility, public on most tickets.
+        public = comment.get("public", True)
+        if not isinstance(public, bool):
+            return _zendesk_invalid("Comment: public must be true or false")
+        note = self.store_note(ticket_id, body, public=public, headers=request.headers)
+        return Answer(200, self._update_response(ticket_id, note))
+
+    def _update_response(self, ticket_id: str, note: Note) -> dict[str, object]:
+        now = _now().isoformat().replace("+00:00", "Z")
+        audit_id = note.id + 50_000
+        return {
+            "audit": {
+                "id": audit_id,
+                "ticket_id": int(ticket_id),
+                "created_at": now,
+                "author_id": self.agent_id,
+                "metadata": {"system": {"client": "reauth-bot"}, "custom": {}},
+                "events": [
+                    {
+                        "id": note.id,
+                        "type": "Comment",
+                        "author_id": self.agent_id,
+                        "body": note.body,
+                        "html_body": f'<div class="zd-comment"><p>{html.escape(note.body)}</p></div>',
+                        "plain_body": note.body,
+                        "public": note.public,
+                        "attachments": [],
+                        "audit_id": audit_id,
+                    }
+                ],
+                "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+            },
+            "ticket": {
+                "id": int(ticket_id),
+                "url": f"{self.base_url}/api/v2/tickets/{ticket_id}.json",
+                "subject": "Smart meter data stopped arriving",
+                "status": "open",
+                "requester_id": 361_000_000_777,
+                "tags": ["reauth"],
+                "created_at": "2026-01-05T17:02:11Z",
+                "updated_at": now,
+                "via": {"channel": "web"},
+            },
+        }
+
+
+def _zendesk_invalid(description: str) -> Answer:
+    return Answer(
+        422,
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {"base": [{"description": description}]},
+        },
+    )
+
+
+# --- Intercom ---------------------------------------------------------------------------------
+
+_INTERCOM_REPLY = re.compile(r"/conversations/([0-9]+)/reply")
+
+
+class IntercomStandIn(HelpdeskStandIn):
+    """``POST /conversations/{id}/reply`` as an admin; Bearer token and ``Intercom-Version`` required."""
+
+    display_name = "Intercom"
+
+    def __init__(
+        self, tickets: Iterable[str] = (), *, api_token: str = "ic-token", admin_id: str = "991267696"
+    ) -> None:
+        super().__init__(tickets)
+        self.api_token = api_token
+        self.admin_id = admin_id
+
+    def error_body(self, status: int) -> object | None:
+        codes = {429: "rate_limit_exceeded", 500: "server_error", 503: "service_unavailable"}
+        return _intercom_error(codes.get(status, "error"), f"HTTP {status}")
+
+    def handle(self, request: RecordedRequest, path: str) -> Answer:
+        match = _INTERCOM_REPLY.fullmatch(path)
+        if match is None or request.method != "POST":
+            return Answer(404, _intercom_error("not_found", "Resource Not Found"))
+        if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
+            return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
+        version = request.headers.get("intercom-version")
+        if version not in INTERCOM_VERSIONS:
+            # Stricter than Intercom, which falls back to the app's version: the bot must pin it.
+            return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        conversation_id = match.group(1)
+        if not self.has_ticket(conversation_id):
+            return Answer(404, _intercom_error("not_found", "Resource Not Found"))
+        payload = request.json if is_json(request.headers) else None
+        if not isinstance(payload, dict):
+            return Answer(400, _intercom_error("parameter_invalid", "Request body must be JSON"))
+        problem = self._problem(payload)
+        if problem is not None:
+            return Answer(400, _intercom_error(*problem))
+        message_type = payload["message_type"]
+        note = self.store_note(
+            conversation_id, payload["body"], public=message_type == "comment", headers=request.headers
+        )
+        return Answer(200, self._conversation(conversation_id, note, message_type))
+
+    def _problem(self, payload: Mapping[str, object]) -> tuple[str, str] | None:
+        if payload.get("type") != "admin":
+            return ("parameter_invalid", "Only admin replies are supported here")
+        if payload.get("message_type") not in ("note", "comment"):
+            return ("parameter_invalid", "message_type must be note or comment")
+        admin_id = payload.get("admin_id")
+        if admin_id is None:
+            return ("parameter_not_found", "admin_id not specified")
+        if str(admin_id) != self.admin_id:
+            return ("parameter_invalid", "Admin not found")
+        body = payload.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return ("parameter_not_found", "Body is required for note and comment")
+        return None
+
+    def _conversation(self, conversation_id: str, note: Note, message_type: str) -> dict[str, object]:
+        now = int(time.time())
+        admin = {"type": "admin", "id": self.admin_id, "name": "Reauth Bot", "email": "bot@example.com"}
+        return {
+            "type": "conversation",
+            "id": conversation_id,
+            "created_at": now - 86_400,
+            "updated_at": now,
+            "waiting_since": None,
+            "snoozed_until": None,
+            "open": True,
+            "state": "open",
+            "read": True,
+            "priority": "none",
+            "admin_assignee_id": 0,
+            "team_assignee_id": 0,
+            "title": None,
+            "tags": {"type": "tag.list", "tags": []},
+            "source": {
+                "type": "conversation",
+                "id": "403918349",
+                "delivered_as": "customer_initiated",
+                "subject": "",
+                "body": "<p>My meter data stopped</p>",
+                "author": {"type": "user", "id": "6762f1571bb69f9f2193bbbb", "name": "", "email": ""},
+                "attachments": [],
+                "url": None,
+                "redacted": False,
+            },
+            "contacts": {
+                "type": "contact.list",
+                "contacts": [{"type": "contact", "id": "6762f1571bb69f9f2193bbbb", "external_id": "70"}],
+            },
+            "custom_attributes": {},
+            "conversation_parts": {
+                "type": "conversation_part.list",
+                "conversation_parts": [
+                    {
+                        "type": "conversation_part",
+                        "id": str(note.id),
+                        "part_type": message_type,
+                        "body": note.body,
+                        "created_at": now,
+                        "updated_at": now,
+                        "notified_at": now,
+                        "assigned_to": None,
+                        "author": admin,
+                        "attachments": [],
+                        "external_id": None,
+                        "redacted": False,
+                    }
+                ],
+                "total_count": 1,
+            },
+        }
+
+
+def _intercom_error(code: str, message: str) -> dict[str, object]:
+    return {
+        "type": "error.list",
+        "request_id": str(uuid.uuid4()),
+        "errors": [{"code": code, "message": message}],
+    }
+
+
+# --- Freshdesk --------------------------------------------------------------------------------
+
+_FRESHDESK_CONVERSATION = re.compile(r"/api/v2/tickets/([0-9]+)/(notes|reply)")
+# The documented JSON fields (specs/README.md section 3); Freshdesk rejects any other field.
+FRESHDESK_NOTE_FIELDS = frozenset({"body", "private", "incoming", "notify_emails", "user_id"})
+FRESHDESK_REPLY_FIELDS = frozenset({"body", "from_email", "user_id", "cc_emails", "bcc_emails"})
+_FRESHDESK_LOGIN = "You have to be logged in to perform this action."
+_FRESHDESK_CONTENT_TYPE = "Content-Type header should have application/json"
+
+
+class FreshdeskStandIn(HelpdeskStandIn):
+    """``POST /api/v2/tickets/{id}/notes`` and ``.../reply``; Basic auth with the API key as user."""
+
+    display_name = "Freshdesk"
+    agent_id = 43_000_000_101
+
+    def __init__(self, tickets: Iterable[str] = (), *, api_key: str = "fd-key") -> None:
+        super().__init__(tickets)
+        self.api_key = api_key
+
+    def error_body(self, status: int) -> object | None:
+        codes = {429: "rate_limit_exceeded", 500: "internal_error", 503: "service_unavailable"}
+        return {"code": codes.get(status, "error"), "message": f"HTTP {status}"}
+
+    def handle(self, request: RecordedRequest, path: str) -> Answer:
+        match = _FRESHDESK_CONVERSATION.fullmatch(path)
+        if match is None or request.method != "POST":
+            return Answer(404)
+        credentials = basic_credentials(request.headers)
+        if credentials is None or credentials[0] != self.api_key:
+            return Answer(401, _freshdesk_error("invalid_credentials", _FRESHDESK_LOGIN))
+        if not is_json(request.headers):
+            return Answer(415, _freshdesk_error("invalid_content_type", _FRESHDESK_CONTENT_TYPE))
+        ticket_id, kind = match.groups()
+        if not self.has_ticket(ticket_id):
+            return Answer(404)
+        if not isinstance(request.json, dict):
+            return Answer(400, _freshdesk_error("invalid_json", "Request body has invalid json format"))
+        allowed = FRESHDESK_NOTE_FIELDS if kind == "notes" else FRESHDESK_REPLY_FIELDS
+        errors = _freshdesk_problems(request.json, allowed)
+        if errors:
+            return Answer(400, {"description": "Validation failed", "errors": errors})
+        public = kind == "reply" or request.json.get("private") is False
+        note = self.store_note(ticket_id, request.json["body"], public=public, headers=request.headers)
+        return Answer(201, self._conversation(ticket_id, note, kind))
+
+    def _conversation(self, ticket_id: str, note: Note, kind: str) -> dict[str, object]:
+        now = _now().isoformat().replace("+00:00", "Z")
+        text = re.sub(r"<[^>]+>", " ", note.body)
+        return {
+            "body": note.body,
+            "body_text": " ".join(html.unescape(text).split()),
+            "id": note.id,
+            "incoming": False,
+            "private": not note.public,
+            "user_id": self.agent_id,
+            "support_email": None if kind == "notes" else "support@example.freshdesk.com",
+            "source": 2 if kind == "notes" else 0,
+            "ticket_id": int(ticket_id),
+            "to_emails": [] if kind == "notes" else ["customer@example.com"],
+            "from_email": None if kind == "notes" else "Support <support@example.freshdesk.com>",
+            "cc_emails": None,
+            "bcc_emails": None,
+            "created_at": now,
+            "updated_at": now,
+            "attachments": [],
+        }
+
+
+def _freshdesk_problems(payload: Mapping[str, object], allowed: frozenset[str]) -> list[dict[str, str]]:
+    errors = [
+        _freshdesk_field(name, "Unexpected/invalid field in request", "invalid_field")
+        for name in payload
+        if name not in allowed
+    ]
+    body = payload.get("body")
+    if not isinstance(body, str) or not body.strip():
+        errors.append(_freshdesk_field("body", "It should be a/an String", "missing_field"))
+    if "private" in payload and not isinstance(payload["private"], bool):
+        errors.append(_freshdesk_field("private", "It should be a/an Boolean", "datatype_mismatch"))
+    return errors
+
+
+def _freshdesk_field(name: str, message: str, code: str) -> dict[str, str]:
+    return {"field": name, "message": message, "code": code}
+
+
+def _freshdesk_error(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
