@@ -196,7 +196,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_context, create_app
-    from bot.server import http_server
+    from bot.server import http_server, stop_server
     from bot.workers import start_workers
 
     settings.require_slack()
@@ -216,7 +216,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 server.run()
             finally:
-                server.close()
+                stop_server(server)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

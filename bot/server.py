@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 from waitress.server import create_server
 
 from models import Database
@@ -37,6 +38,16 @@ def wsgi_app(app: App, db: Database) -> WSGIApp:
 def http_server(app: App, db: Database, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 8) -> Any:
     """A waitress server, not yet running: call `.run()` (blocks) and `.close()`; port 0 picks a free one."""
     return create_server(wsgi_app(app, db), host=host, port=port, threads=threads, ident="reauth-bot")
+
+
+def stop_server(server: Any) -> None:
+    """Stop a server made by `http_server`: its threads, its open keep-alive connections, its socket.
+
+    A plain `close()` leaves `run()` looping while any client keeps a connection open.
+    """
+    server.task_dispatcher.shutdown(timeout=2)
+    # Closing from the loop's own thread, woken by its trigger, ends run() at once and safely.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
 
 
 def bound_port(server: Any) -> int:

@@ -16,7 +16,7 @@ from slack_bolt import App
 
 from bot.app import create_app
 from bot.context import utc_now
-from bot.server import bound_port, http_server
+from bot.server import bound_port, http_server, stop_server
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from bot.standins.slack_requests import SignedRequest, SlackRequests
@@ -75,11 +75,11 @@ class LocalBot:
         return self
 
     def stop(self) -> None:
+        self.http.close()
         if self._server is not None:
-            self._server.close()
+            stop_server(self._server)
         if self._thread is not None:
             self._thread.join(5)
-        self.http.close()
         if self._owns_slack:
             self.slack.stop()
 
