@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,5 +17,10 @@ def insert_if_absent(session: Session, table: Any, values: dict[str, Any], keys:
     """
     assert isinstance(table, Table)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+    statement = (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        .returning(*(table.c[key] for key in keys))
+    )
+    # A row comes back only when this INSERT inserted. Not rowcount: with RETURNING (which SQLAlchemy
+    # adds for the primary key on PostgreSQL) psycopg reports -1.
+    return session.execute(statement).first() is not None

@@ -121,9 +121,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event own transactions (pysqlite's own BEGIN is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # busy_timeout first: switching to WAL needs a moment of exclusive access, and an instance
+        # starting alongside another must wait for it rather than fail with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
