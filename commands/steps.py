@@ -21,6 +21,7 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
         "company": 'the company the customer authorizes (setting, "OhmConnect" by default)',
         "ticket_id": "the helpdesk ticket the steps are posted to",
         "reasons": "why the case is escalated, in words (escalation note only)",
+        "verification_days": 'how long the utility takes to verify, e.g. "5-7 days" (commands/policy.py)',
     }
 )
 

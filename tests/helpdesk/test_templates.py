@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.templates import PACKAGED_DIR, TEMPLATE_NAMES, TemplateError, load_templates, template_name
-from commands.policy import Utility
+from commands.policy import Utility, policy_for
 from commands.steps import PLACEHOLDERS, StepTemplate, placeholders_used, render, validate_template
 
 VALUES = {
@@ -19,6 +19,7 @@ VALUES = {
     "company": "OhmConnect",
     "ticket_id": "4521",
     "reasons": "re-authorized 9 days ago and still not connected",
+    "verification_days": "5-7 days",
 }
 
 
@@ -44,12 +45,14 @@ def test_every_shipped_template_validates_and_renders(name: str) -> None:
 
 def test_the_templates_carry_the_documented_facts() -> None:
     templates = load_templates()
-    sce = render(templates["sce_reauth"], VALUES)
+    # The verification times come from commands/policy.py, the one place that states them.
+    sce_days, pge_days = (policy_for(u).verification_days_text for u in (Utility.SCE, Utility.PGE))
+    sce = render(templates["sce_reauth"], {**VALUES, "verification_days": sce_days})
     assert "Third Party Authorizations" in sce and "Select All Data Types" in sce
     assert "Revoke every OhmConnect authorization" in sce and "(we count 3 on your account)" in sce
-    assert "5 to 7 days" in sce and "only once" in sce
-    pge = render(templates["pge_reauth"], VALUES)
-    assert "indefinite" in pge and "4 to 6 days" in pge and "Reconnect" in pge
+    assert "takes 5-7 days" in sce and "only once" in sce
+    pge = render(templates["pge_reauth"], {**VALUES, "verification_days": pge_days})
+    assert "indefinite" in pge and "takes 4-6 days" in pge and "Reconnect" in pge
     assert "up to 2 weeks" in render(templates["pge_connect"], VALUES)
     escalation = render(templates["escalate"], VALUES)
     assert "4521" in escalation and VALUES["reasons"] in escalation

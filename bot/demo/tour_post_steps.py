@@ -1,0 +1,96 @@
+"""The tour's "Post steps to ticket" step: C-1005's steps land on a stand-in Zendesk ticket, once.
+
+A Zendesk stand-in runs on 127.0.0.1; a second instance of the real app, configured for it through its
+settings (HELPDESK, HELPDESK_URL, credentials), shares the demo's Slack stand-in, database and clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from typing import Any
+
+from bot.blocks.post_steps import POST_NOTE_ACTION
+from bot.blocks.text import blocks_as_text, mrkdwn_as_text
+from bot.demo.harness import LocalBot
+from bot.standins.helpdesk import ZendeskStandIn
+
+CUSTOMER = "C-1005"
+TICKET = "4521"
+
+
+def tour_post_steps(bot: LocalBot) -> None:
+    from bot.demo.tour import banner
+
+    banner("Post steps to ticket: the canned steps land on the customer's Zendesk ticket, exactly once")
+    # The story's own lines say what happens; the INFO log would only repeat it.
+    loggers = [logging.getLogger(name) for name in ("reauth_bot", "bot.helpdesk")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with ZendeskStandIn(tickets=[TICKET]) as zendesk:
+            settings = dataclasses.replace(
+                bot.settings,
+                helpdesk="zendesk",
+                helpdesk_url=zendesk.base_url,
+                helpdesk_credentials={"HELPDESK_EMAIL": zendesk.email, "HELPDESK_API_TOKEN": zendesk.api_token},
+            )
+            with LocalBot(bot.db, clock=bot.clock, settings=settings, slack=bot.slack) as helpdesk_bot:
+                _tell_the_story(helpdesk_bot, zendesk)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:
+    from bot.demo.tour import _indent, say
+
+    say(f"  a stand-in Zendesk serves {zendesk.base_url}; HELPDESK=zendesk, HELPDESK_URL points at it")
+    say()
+    say(f"$ /reauth-check {CUSTOMER} {TICKET}    (the ticket number after the customer)")
+    answer = bot.answer(bot.slash(f"{CUSTOMER} {TICKET}"))
+    say(_indent(_last_lines(blocks_as_text(answer["blocks"]), 3)))
+
+    say()
+    say('* the agent clicks "Post steps to ticket" (a signed block_actions request)')
+    outcome, seconds = _click(bot, answer)
+    say(f"  acked at once; the answer is replaced in place {seconds * 1000:.0f} ms later:")
+    say(_indent(mrkdwn_as_text(outcome["blocks"][0]["text"]["text"])))
+
+    [note] = zendesk.notes(TICKET)
+    request = zendesk.requests[-1]
+    say()
+    say(f"* what landed on Zendesk ticket {TICKET}: {request.method} {request.path}, "
+        f"comment public={str(note.public).lower()} (an internal note)")
+    say(_indent(note.body))
+
+    say()
+    say('* a second click on the same button: the guardrail asks first, and says when and by whom')
+    again, _ = _click(bot, answer)
+    say(_indent(_last_lines(blocks_as_text(again["blocks"]), 4)))
+    say(f"  comments on ticket {TICKET}: {len(zendesk.notes(TICKET))}")
+
+    say()
+    say(f"$ /reauth-check {CUSTOMER}    (the next check counts the procedure the post recorded)")
+    after = bot.answer(bot.slash(CUSTOMER))
+    say(_indent(blocks_as_text(after["blocks"])))
+
+
+def _click(bot: LocalBot, answer: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    [value] = [element["value"] for block in answer["blocks"] if block["type"] == "actions"
+               for element in block["elements"] if element["action_id"] == POST_NOTE_ACTION]
+    key = f"demo-{uuid.uuid4().hex[:8]}"
+    started = time.perf_counter()
+    response = bot.send(bot.requests.block_actions(
+        action_id=POST_NOTE_ACTION, value=value, response_url=bot.slack.response_url(key),
+    ))
+    assert response.status_code == 200, response.text
+    outcome = bot.slack.wait_for_responses(key, 1, 30)[0]
+    return outcome, time.perf_counter() - started
+
+
+def _last_lines(text: str, count: int) -> str:
+    return "\n".join(text.splitlines()[-count:])

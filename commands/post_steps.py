@@ -1,0 +1,210 @@
+"""Posting the canned steps to a helpdesk ticket: which template, its values, the post's key, the guardrail.
+
+Plain Python. The bot reads the case and the posts still queued, calls `plan_post`, claims the post's
+`dedupe_key` in the outbox (claim by INSERT) and only then calls the helpdesk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from commands.policy import Utility, policy_for
+from commands.reauth_check import Report
+from commands.rules import Action
+from commands.steps import StepTemplate, render
+
+# FACT: SCE, PG&E and SDG&E serve California, so the customer's calendar day is a Pacific one.
+CUSTOMER_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+
+# Picks the template for a recommendation at a utility; the bot owns the files and their names.
+ChooseTemplate = Callable[[Utility, Action], StepTemplate]
+
+
+@dataclass(frozen=True)
+class PostRequest:
+    """An agent asked for the steps to go to a ticket."""
+
+    customer_id: str
+    ticket_id: str
+    action: Action  # the recommendation the agent saw when clicking
+    public: bool  # a customer-visible reply instead of an internal note: only by explicit choice
+    agent: str
+    # Set when the agent confirmed posting again: how many earlier sends the warning showed.
+    confirmed_after: int | None = None
+
+
+@dataclass(frozen=True)
+class EarlierSend:
+    """Steps already sent to the customer, or still waiting in the outbox to be sent."""
+
+    at: datetime
+    agent: str | None
+    ticket_id: str | None
+    queued: bool = False
+    dedupe_key: str | None = None  # for queued posts: the post they are
+
+
+@dataclass(frozen=True)
+class StepsPost:
+    """One post, rendered and keyed: what the outbox stores and the delivery sends."""
+
+    dedupe_key: str
+    customer_id: str
+    utility: str
+    ticket_id: str
+    helpdesk: str
+    template: str
+    action: str
+    public: bool
+    agent: str
+    body: str
+    requested_at: str  # ISO 8601, UTC
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> StepsPost:
+        return cls(**{name: payload[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ReadyToPost:
+    post: StepsPost
+
+
+@dataclass(frozen=True)
+class ConfirmFirst:
+    """Steps went to this customer within the wait window: the agent must confirm before posting again."""
+
+    earlier: tuple[EarlierSend, ...]
+    wait_days: int
+
+
+@dataclass(frozen=True)
+class CaseChanged:
+    """The recommendation is no longer the one the agent clicked under."""
+
+    clicked: Action
+    now: Action
+
+
+@dataclass(frozen=True)
+class NothingToPost:
+    """The customer is connected: there are no steps to send."""
+
+
+@dataclass(frozen=True)
+class InternalOnly:
+    """The escalation note is for the team; it is never a customer-visible reply."""
+
+
+PostPlan = ReadyToPost | ConfirmFirst | CaseChanged | NothingToPost | InternalOnly
+
+
+def check_back_date(report: Report) -> datetime:
+    """The day to check again: the end of the verification wait, or the wait from now."""
+    recommendation = report.recommendation
+    if recommendation.action is Action.WAIT and recommendation.wait_until is not None:
+        return recommendation.wait_until
+    return report.now + timedelta(days=policy_for(report.customer.utility).wait_days)
+
+
+def customer_day(at: datetime) -> str:
+    """`Friday, December 4`, on the customer's calendar."""
+    local = at.astimezone(CUSTOMER_TIME_ZONE)
+    return f"{local:%A}, {local:%B} {local.day}"
+
+
+def step_values(report: Report, *, company: str, ticket_id: str, reasons: str) -> dict[str, str]:
+    """The value of every placeholder, for this customer's case."""
+    return {
+        "authorization_count": str(len(report.live)),
+        "check_back_date": customer_day(check_back_date(report)),
+        "company": company,
+        "ticket_id": ticket_id,
+        "reasons": reasons,
+        "verification_days": policy_for(report.customer.utility).verification_days_text,
+    }
+
+
+def dedupe_key(
+    *, customer_id: str, helpdesk: str, ticket_id: str, template: str, public: bool, generation: int
+) -> str:
+    """The post's unique key: one comment per customer, ticket, template and kind, per procedure count.
+
+    `generation` is how many procedures the customer had when the agent clicked: a double click,
+    two agents or a Slack retry compute the same key; a confirmed post after a delivered one does not.
+    """
+    kind = "reply" if public else "note"
+    return f"{key_prefix(customer_id)}{helpdesk}|{ticket_id}|{template}|{kind}|g{generation}"
+
+
+def key_prefix(customer_id: str) -> str:
+    """The start every post key of this customer shares ('|' never occurs in a customer id)."""
+    return f"steps|{customer_id}|"
+
+
+def earlier_sends(report: Report, queued: Sequence[EarlierSend], *, key: str) -> tuple[EarlierSend, ...]:
+    """Steps sent within the wait window, and queued posts other than this one, newest first."""
+    window = timedelta(days=policy_for(report.customer.utility).wait_days)
+    sent = [
+        EarlierSend(p.sent_at, p.agent, p.ticket_id)
+        for p in report.procedures
+        if report.now - window <= p.sent_at <= report.now
+    ]
+    # A queued post under this key (or its re-claim after a refusal, key + "|r<n>") is this very post.
+    waiting = [q for q in queued if q.dedupe_key != key and not (q.dedupe_key or "").startswith(f"{key}|r")]
+    return tuple(sorted([*sent, *waiting], key=lambda e: e.at, reverse=True))
+
+
+def plan_post(
+    report: Report,
+    request: PostRequest,
+    *,
+    choose_template: ChooseTemplate,
+    company: str,
+    helpdesk: str,
+    reasons: str,
+    queued: Sequence[EarlierSend] = (),
+) -> PostPlan:
+    """Decide what one click posts, as of `report.now`; nothing is sent here."""
+    action = report.recommendation.action
+    if action is Action.HEALTHY:
+        return NothingToPost()
+    if action is not request.action:
+        return CaseChanged(request.action, action)
+    if request.public and action is Action.ESCALATE:
+        return InternalOnly()
+    template = choose_template(report.customer.utility, action)
+    key = dedupe_key(
+        customer_id=report.customer.id,
+        helpdesk=helpdesk,
+        ticket_id=request.ticket_id,
+        template=template.name,
+        public=request.public,
+        generation=len(report.procedures),
+    )
+    earlier = earlier_sends(report, queued, key=key)
+    if earlier and (request.confirmed_after is None or len(earlier) > request.confirmed_after):
+        return ConfirmFirst(earlier, policy_for(report.customer.utility).wait_days)
+    body = render(template, step_values(report, company=company, ticket_id=request.ticket_id, reasons=reasons))
+    return ReadyToPost(
+        StepsPost(
+            dedupe_key=key,
+            customer_id=report.customer.id,
+            utility=report.customer.utility.value,
+            ticket_id=request.ticket_id,
+            helpdesk=helpdesk,
+            template=template.name,
+            action=action.value,
+            public=request.public,
+            agent=request.agent,
+            body=body,
+            requested_at=report.now.isoformat(),
+        )
+    )
