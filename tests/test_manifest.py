@@ -20,6 +20,8 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "chat_postEphemeral": "chat:write",
     "chat_delete": "chat:write",
     "conversations_open": "im:write",
+    "conversations_history": "channels:history",
+    "conversations_replies": "channels:history",
     "files_upload_v2": "files:write",
     "users_info": "users:read",
     "views_open": None,

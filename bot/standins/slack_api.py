@@ -49,6 +49,8 @@ REQUIRED_ARGS: Mapping[str, tuple[str, ...]] = {
     "chat.update": ("token", "ts", "channel"),
     "chat.postEphemeral": ("token", "user", "channel"),
     "conversations.open": ("token",),
+    "conversations.history": ("token", "channel"),
+    "conversations.replies": ("token", "channel", "ts"),
     "views.open": ("token", "view"),
     "views.update": ("token", "view"),
     "views.publish": ("token", "user_id", "view"),
@@ -431,6 +433,8 @@ class SlackStandIn:
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
@@ -756,6 +760,7 @@ class SlackStandIn:
         blocks: list[Any] | None,
         thread_ts: str | None,
         files: list[JsonDict] | None = None,
+        metadata: JsonDict | None = None,
     ) -> JsonDict:
         stored: JsonDict = {
             "ts": self._next_ts(),
@@ -765,6 +770,8 @@ class SlackStandIn:
             "user": BOT_USER_ID,
             "files": files or [],
         }
+        if metadata is not None:
+            stored["metadata"] = copy.deepcopy(metadata)
         self._messages.setdefault(channel, []).append(stored)
         return stored
 
@@ -864,8 +871,10 @@ class SlackStandIn:
             if last is not None and now - last < self._per_channel_interval:
                 raise _SlackError("ratelimited", status=429, retry_after=1)
             self._last_post[channel] = now
+        metadata = args.get("metadata")
         stored = self._store_message(
-            channel, text=str(text or ""), blocks=copy.deepcopy(blocks) or None, thread_ts=thread_ts
+            channel, text=str(text or ""), blocks=copy.deepcopy(blocks) or None, thread_ts=thread_ts,
+            metadata=metadata if isinstance(metadata, dict) else None,
         )
         return {"ok": True, "channel": channel, "ts": stored["ts"], "message": self._message_object(stored)}
 
@@ -920,6 +929,35 @@ class SlackStandIn:
             return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel_id}}
         self._opened_dms.add(channel_id)
         return {"ok": True, "channel": {"id": channel_id}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> JsonDict:
+        """Top-level messages newest first, `oldest`/`latest` exclusive; `metadata` only with
+        `include_all_metadata`, as Slack does. No pagination cursor: `has_more` tells the caller."""
+        channel = self._channel_id(str(args["channel"]))
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        found = [m for m in self._messages.get(channel, [])
+                 if m["thread_ts"] is None and oldest < float(m["ts"]) < latest]
+        return self._message_list(list(reversed(found)), args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> JsonDict:
+        """A thread, parent first, then its replies oldest first."""
+        channel = self._channel_id(str(args["channel"]))
+        parent = self._find(channel, str(args["ts"]))
+        if parent is None or parent["thread_ts"] is not None:
+            raise _SlackError("thread_not_found")
+        replies = [m for m in self._messages.get(channel, []) if m["thread_ts"] == parent["ts"]]
+        return self._message_list([parent, *replies], args)
+
+    def _message_list(self, found: list[JsonDict], args: Mapping[str, Any]) -> JsonDict:
+        limit = int(str(args.get("limit") or 100))
+        include_metadata = str(args.get("include_all_metadata") or "").lower() in ("1", "true")
+        messages = []
+        for stored in found[:limit]:
+            message = self._message_object(stored)
+            if include_metadata and stored.get("metadata") is not None:
+                message["metadata"] = copy.deepcopy(stored["metadata"])
+            messages.append(message)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     def _views_open(self, args: dict[str, Any]) -> JsonDict:
         if _blank(args.get("trigger_id")) and _blank(args.get("interactivity_pointer")):

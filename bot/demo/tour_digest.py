@@ -1,0 +1,88 @@
+"""The tour's digest step: today's digest posted once by two racing instances, its full list, the Home tab."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+
+from bot.app import build_context
+from bot.blocks.text import blocks_as_text
+from bot.context import BotContext
+from bot.demo.harness import LocalBot
+from bot.digest import DigestOutcome, DigestPosted, DigestScheduler
+
+DIGEST_CHANNEL = "C0DIGEST"
+AGENT = "U0AGENT"
+
+
+def tour_digest(bot: LocalBot) -> None:
+    from bot.demo.tour import DEMO_NOW, banner, say
+
+    banner("Daily digest: today's stuck customers, posted once whatever the number of instances")
+    logger = logging.getLogger("reauth_bot")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # the tour's own lines say what happens
+    try:
+        settings = dataclasses.replace(bot.settings, digest_channel=DIGEST_CHANNEL)
+        instances = [build_context(settings, db=bot.db, clock=bot.clock) for _ in range(2)]
+        say(f"  {DEMO_NOW:%H:%M} UTC is {settings.digest_time:%H:%M} in {settings.digest_tz.key}: the digest is due.")
+        say("  Two instances' schedulers tick at the same moment; the database lets one of them post.")
+        outcomes = _race([DigestScheduler(c, DIGEST_CHANNEL) for c in instances])
+        for n, outcome in enumerate(outcomes, start=1):
+            say(f"  instance {n}: {type(outcome).__name__}")
+        posted = next(o for o in outcomes if isinstance(o, DigestPosted))
+        message = bot.slack.message(DIGEST_CHANNEL, posted.ts)
+        say()
+        say(f"  #digest ({DIGEST_CHANNEL}), message {posted.ts}:")
+        say(_indent(blocks_as_text(message["blocks"] or [])))
+        thread = bot.slack.thread(DIGEST_CHANNEL, posted.ts)
+        for reply in thread:
+            files = ", ".join(f"{f['name']} ({f['size']:,} bytes)" for f in reply["files"])
+            say(f"  thread reply: {reply['text']}" + (f" [{files}]" if files else ""))
+        if posted.csv:
+            name, content = bot.slack.uploads()[-1]
+            lines = content.decode("utf-8").splitlines()
+            say(f"  {name}, first lines:")
+            say(_indent("\n".join(lines[:4])))
+        again = DigestScheduler(instances[0], DIGEST_CHANNEL)
+        say(f"  a restarted instance ticks again: {type(again.tick()).__name__}; "
+            f"messages in #digest: {len([m for m in bot.slack.messages(DIGEST_CHANNEL) if not m['thread_ts']])}")
+        _home(bot, instances[0])
+    finally:
+        logger.setLevel(level)
+
+
+def _race(schedulers: list[DigestScheduler]) -> list[DigestOutcome | None]:
+    outcomes: list[DigestOutcome | None] = [None] * len(schedulers)
+    start = threading.Barrier(len(schedulers))
+
+    def tick(n: int) -> None:
+        start.wait()
+        outcomes[n] = schedulers[n].tick()
+
+    threads = [threading.Thread(target=tick, args=(n,)) for n in range(len(schedulers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def _home(bot: LocalBot, context: BotContext) -> None:
+    from bot.demo.tour import say
+
+    say()
+    say(f"  An agent ({AGENT}) opens the bot's Home tab; Slack delivers app_home_opened, then retries it once:")
+    event = {"type": "app_home_opened", "user": AGENT, "channel": "D0HOME", "tab": "home", "event_ts": "1.0"}
+    for retry in (None, 1):
+        response = bot.send(bot.requests.event_callback(event, event_id="Ev0HOME1", retry_num=retry))
+        say(f"  delivery{' (retry)' if retry else ''}: HTTP {response.status_code}")
+    bot.slack.wait_for("views.publish")
+    view = bot.slack.home_view(AGENT) or {}
+    say(f"  views.publish calls: {len(bot.slack.calls_to('views.publish'))}; the Home tab:")
+    say(_indent(blocks_as_text(view.get("blocks") or [])))
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  | {line}" for line in text.splitlines())
