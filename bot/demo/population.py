@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from models.function_blocks import function_block_mask
 
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=63072000;"
 PARTIAL_SCOPE = "FB=1_3_13_14;BlockDuration=monthly;"
@@ -69,12 +71,18 @@ def insert_population(db: Database, count: int, *, now: datetime, seed: int = 20
     customers: list[dict[str, Any]] = []
     authorizations: list[dict[str, Any]] = []
     procedures: list[dict[str, Any]] = []
+    # COPY is about ten times faster than INSERT on PostgreSQL, which matters at a million customers.
+    copy = db.engine.dialect.name == "postgresql"
+    if copy:
+        batch = max(batch, 20_000)
 
     def flush() -> None:
         with db.transaction() as session:
             for table, rows in ((CustomerRow, customers), (AuthorizationRow, authorizations),
                                 (ProcedureRow, procedures)):
-                if rows:
+                if rows and copy:
+                    _copy_rows(session, table.__tablename__, rows)
+                elif rows:
                     session.execute(insert(table), rows)
         customers.clear()
         authorizations.clear()
@@ -87,3 +95,15 @@ def insert_population(db: Database, count: int, *, now: datetime, seed: int = 20
         if len(customers) >= batch:
             flush()
     flush()
+
+
+def _copy_rows(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    """COPY rows (dicts with the same keys) into a PostgreSQL table; defaults are not applied, so the
+    authorizations' function-block mask is computed here."""
+    if table == AuthorizationRow.__tablename__ and "function_blocks" not in rows[0]:
+        rows = [{**row, "function_blocks": function_block_mask(row["scope"])} for row in rows]
+    columns = list(rows[0])
+    cursor = session.connection().connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

@@ -1,0 +1,1 @@
+"""Benchmarks of the real app; run as `python -m bench.<name>` (see bench/README.md)."""
