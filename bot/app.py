@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from slack_bolt import App
@@ -12,9 +12,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.context import BotContext, utc_now
 from bot.deliveries import build_deliveries
+from bot.helpdesk import Helpdesk, RetryPolicy
 from bot.listeners import register_listeners
 from bot.outbox import Outbox
+from bot.post_steps import configured_helpdesk
 from bot.settings import Settings
+from bot.templates import load_templates
+from commands.steps import StepTemplate
 from models import Database
 
 log = logging.getLogger("reauth_bot")
@@ -33,12 +37,20 @@ def build_context(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    helpdesk: Helpdesk | None = None,
+    retry_policy: RetryPolicy | None = None,
+    templates: Mapping[str, StepTemplate] | None = None,
 ) -> BotContext:
+    """Everything the listeners and workers share. The step templates are loaded and checked here, so a
+    broken template stops start-up (`TemplateError`); `helpdesk` and `retry_policy` let tests and the
+    demo choose the helpdesk client, which is otherwise built from the HELPDESK settings."""
     context = BotContext(
         settings=settings,
         db=db or Database(settings.database_url),
         client=client or make_client(settings),
         clock=clock,
+        helpdesk=helpdesk or configured_helpdesk(settings, retry_policy),
+        templates=templates if templates is not None else load_templates(settings.templates_dir),
     )
     context.outbox = Outbox(context.db, build_deliveries(context, context.client), clock=clock)
     return context

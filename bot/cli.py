@@ -1,4 +1,4 @@
-"""The `reauth-bot` command line: serve, check, import, db upgrade, demo.
+"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, demo.
 
 The only place that loads `.env`, so a developer's file never leaks into tests or library use.
 """
@@ -10,15 +10,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.context import utc_now
+from bot.escalations import CaseAuthorizations, case_authorizations
 from bot.settings import Settings, SettingsError
 from commands.importing import ImportFailed
 from commands.reauth_check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
+from commands.steps import StepTemplate
 from models import Database, DatabaseError
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
@@ -50,6 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_sub.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(run=_db_upgrade)
+
+    templates = sub.add_parser("templates", help="the canned-steps templates a support lead edits")
+    templates_sub = templates.add_subparsers(dest="templates_command", required=True, parser_class=_Parser)
+    templates_check = templates_sub.add_parser("check", help="check every template; exit 0 if all are usable, 2 if not")
+    templates_check.add_argument("folder", nargs="?", type=Path,
+                                 help="the folder to check (default: TEMPLATES_DIR, else the packaged templates)")
+    templates_check.set_defaults(run=_templates_check)
+
+    outbox = sub.add_parser("outbox", help="side effects waiting to be delivered (helpdesk posts, ...)")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, parser_class=_Parser)
+    outbox_sub.add_parser(
+        "run", help="deliver every post whose time has come, once (for cron; safe beside running instances)"
+    ).set_defaults(run=_outbox_run)
+
+    digest = sub.add_parser("digest", help="post the daily digest of stuck customers (for cron; once per day)")
+    digest.add_argument("--date", help="the day, YYYY-MM-DD in DIGEST_TZ (default: today); not after today")
+    digest.add_argument("--channel", help="channel ID to post in (default: DIGEST_CHANNEL)")
+    digest.add_argument("--dry-run", dest="dry_run", action="store_true",
+                        help="print the digest as text; claim and post nothing")
+    digest.set_defaults(run=_digest)
 
     demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
     demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
@@ -185,13 +207,35 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"reauth-bot: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
     failed = 0
+    before = case_authorizations(db)
     for result in import_files(db, args.files):
         if isinstance(result, ImportFailed):
             failed += 1
             print(str(result), file=sys.stderr)
         else:
             print(f"{result.source}: {result.rows} {result.kind} imported")
+    _tell_open_cases(settings, db, before)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorizations) -> None:
+    """Authorization changes of customers with an open escalation, and customers now connected, go to the
+    case threads: posted now when Slack is configured, else queued for `reauth-bot serve` to post."""
+    from bot.app import build_context
+    from bot.escalations import post_now, tell_cases_about_import
+
+    try:
+        context = build_context(settings, db=db)
+        entries = tell_cases_about_import(context, before)
+        if entries and settings.slack_bot_token:
+            post_now(context, entries)
+    except Exception as exc:  # the import itself is committed; only the threads missed it
+        logging.getLogger("reauth_bot").exception("telling the escalation threads about the import failed")
+        print(f"reauth-bot: the import is done, but the escalation threads were not told ({exc.__class__.__name__})",
+              file=sys.stderr)
+        return
+    if entries:
+        print(f"{len(entries)} update(s) for open escalation threads")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -200,7 +244,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.workers import start_workers
 
     settings.require_slack()
-    context = build_context(settings, db=open_database(settings))
+    templates = _load_templates_or_none(settings)
+    if templates is None:
+        return EXIT_USAGE
+    context = build_context(settings, db=open_database(settings), templates=templates)
     app = create_app(settings, context=context)
     workers = start_workers(context)
     log = logging.getLogger("reauth_bot")
@@ -223,6 +270,57 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         for worker in workers:
             worker.stop()
     return EXIT_OK
+
+
+def _load_templates_or_none(settings: Settings) -> Mapping[str, StepTemplate] | None:
+    """The step templates, or None after printing one line naming every problem."""
+    from bot.templates import TemplateError, load_templates
+
+    try:
+        return load_templates(settings.templates_dir)
+    except TemplateError as exc:
+        print(f"reauth-bot: {len(exc.problems)} problem(s) with the step templates in {exc.directory}: "
+              f"{'; '.join(exc.problems)} (see `reauth-bot templates check`)", file=sys.stderr)
+        return None
+
+
+def _templates_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.templates import PACKAGED_DIR, TemplateError, load_templates
+
+    folder = args.folder or settings.templates_dir or PACKAGED_DIR
+    try:
+        templates = load_templates(folder)
+    except TemplateError as exc:
+        print(f"{len(exc.problems)} problem(s) with the step templates in {exc.directory}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(templates)} step templates in {folder} are usable: {', '.join(sorted(templates))}")
+    return EXIT_OK
+
+
+def _outbox_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_context
+
+    templates = _load_templates_or_none(settings)
+    if templates is None:
+        return EXIT_USAGE
+    context = build_context(settings, db=open_database(settings), templates=templates)
+    # Leased rows are skipped, so this is safe while `serve` instances run their own workers.
+    attempted = 0
+    while True:
+        batch = context.outbox.deliver_due()
+        attempted += batch
+        if batch < 100:
+            break
+    print(f"outbox: {attempted} due post(s) attempted")
+    return EXIT_OK
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.digest import digest_command
+
+    return digest_command(args, settings)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -13,7 +13,9 @@ from bot.settings import Settings
 from models import Database
 
 if TYPE_CHECKING:
+    from bot.helpdesk import Helpdesk
     from bot.outbox import Outbox
+    from commands.steps import StepTemplate
 
 
 def utc_now() -> datetime:
@@ -27,5 +29,9 @@ class BotContext:
     client: WebClient
     # The demo and the tests run the real code at a chosen moment; production reads the wall clock.
     clock: Callable[[], datetime] = field(default=utc_now)
+    # None when HELPDESK is not set: "Post steps to ticket" then says that no helpdesk is configured.
+    helpdesk: Helpdesk | None = None
+    # The canned steps by template name, loaded and checked at start-up (bot.templates.load_templates).
+    templates: Mapping[str, StepTemplate] = field(default_factory=dict)
     # Set by build_context: the outbox's deliveries need the context itself.
     outbox: Outbox = field(init=False)

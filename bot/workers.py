@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.context import BotContext
+from bot.digest import start_scheduler
+from bot.follow_ups import FollowUpWorker
 from bot.outbox import OutboxWorker
 
 
@@ -15,4 +17,8 @@ class Worker(Protocol):
 def start_workers(context: BotContext) -> list[Worker]:
     """Start every background worker of one instance; `serve` stops them on shutdown."""
     workers: list[Worker] = [OutboxWorker(context.outbox).start()]
+    workers.append(FollowUpWorker(context).start())
+    digest = start_scheduler(context)
+    if digest is not None:
+        workers.append(digest)
     return workers

@@ -3,7 +3,7 @@
 Importing the package registers every table on `Base.metadata`.
 """
 
-from models import customers, outbox  # noqa: F401
+from models import customers, digests, escalations, outbox  # noqa: F401
 from models.db import DEFAULT_DATABASE_URL, Database, DatabaseError
 
 __all__ = ["DEFAULT_DATABASE_URL", "Database", "DatabaseError"]

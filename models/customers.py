@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.function_blocks import function_block_mask
 
 
 class CustomerRow(Base):
@@ -23,6 +25,10 @@ class CustomerRow(Base):
     last_data_at: Mapped[datetime | None]
 
 
+def _function_blocks_of(context: DefaultExecutionContext) -> int:
+    return function_block_mask(context.get_current_parameters().get("scope"))  # type: ignore[no-untyped-call]
+
+
 class AuthorizationRow(Base):
     __tablename__ = "authorizations"
 
@@ -33,6 +39,9 @@ class AuthorizationRow(Base):
     scope: Mapped[str | None] = mapped_column(Text)
     authorized_end: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The scope's function blocks as a bitmask (models.function_blocks), so the digest judges scopes in
+    # SQL exactly as parse_scope does; filled from `scope` whenever a writer does not give it.
+    function_blocks: Mapped[int] = mapped_column(BigInteger, default=_function_blocks_of, server_default="0")
 
 
 class ProcedureRow(Base):

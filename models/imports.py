@@ -23,6 +23,7 @@ from commands.importing import (
 )
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.db import Database
+from models.function_blocks import function_block_mask
 
 _BATCH = 1000
 
@@ -119,6 +120,8 @@ def _authorization_values(r: AuthorizationImport) -> dict[str, Any]:
         "status": r.status.value,
         "granted_at": r.granted_at,
         "scope": r.scope,
+        # Given explicitly so an upsert that changes the scope also updates the digest's mask.
+        "function_blocks": function_block_mask(r.scope),
         "authorized_end": r.authorized_end,
         "revoked_at": r.revoked_at,
     }

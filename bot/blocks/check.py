@@ -13,6 +13,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import messages
+from bot.blocks.escalation import escalate_button
+from bot.blocks.post_steps import steps_buttons
 from commands.reauth_check import Ambiguous, Customer, NotFound, QueryProblem, Report
 from commands.rules import Action, Authorization
 
@@ -54,6 +56,8 @@ def check_blocks(report: Report) -> list[Block]:
 def check_actions(report: Report) -> list[ButtonElement]:
     """The buttons under a check answer; each feature adds its own."""
     buttons: list[ButtonElement] = []
+    buttons.extend(steps_buttons(report))
+    buttons.append(escalate_button(report))
     return buttons
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 from bot.blocks.text import blocks_as_text
 from bot.demo.harness import LocalBot
 from bot.demo.population import insert_population
+from bot.demo.tour_digest import tour_digest
+from bot.demo.tour_escalations import tour_escalations
+from bot.demo.tour_post_steps import tour_post_steps
 from commands.importing import ImportFailed
 from models import Database
 from models.imports import import_files
@@ -81,7 +84,7 @@ def tour_reauth_check(bot: LocalBot) -> None:
         say(_indent(blocks_as_text(answer.get("blocks") or []) or answer.get("text", "")))
 
 
-TOUR: list[Callable[[LocalBot], None]] = [tour_reauth_check]
+TOUR: list[Callable[[LocalBot], None]] = [tour_reauth_check, tour_escalations, tour_post_steps, tour_digest]
 
 
 def run_tour(database_url: str | None = None) -> int:

@@ -11,7 +11,17 @@ from slack_bolt import Ack, App, Respond
 from bot import messages
 from bot.blocks.check import ambiguous_blocks, check_blocks, check_text, not_found_blocks, problem_blocks
 from bot.context import BotContext
-from commands.reauth_check import Ambiguous, CheckOutcome, Invalid, NotFound, QueryProblem, check, parse_query
+from bot.escalations import after_check
+from commands.reauth_check import (
+    Ambiguous,
+    CheckOutcome,
+    Invalid,
+    NotFound,
+    QueryProblem,
+    Report,
+    check,
+    parse_query,
+)
 from models.records import SqlCaseRecords
 
 log = logging.getLogger("reauth_bot.reauth_check")
@@ -36,7 +46,19 @@ def register(app: App, context: BotContext) -> None:
             log.exception("reauth-check failed ref=%s agent=%s kind=%s", reference, user, problem.kind.value)
             respond(text=messages.lookup_failed(reference), response_type="ephemeral")
             return
-        respond(**render(outcome), response_type="ephemeral")
+        try:
+            respond(**render(outcome), response_type="ephemeral")
+        finally:  # the case thread hears of the check even when the answer could not be delivered
+            if isinstance(outcome, Report):
+                tell_case(context, outcome, agent=user)
+
+
+def tell_case(context: BotContext, report: Report, *, agent: str) -> None:
+    """After the answer: the customer's open case hears of the check (and its follow-up clock is set)."""
+    try:
+        after_check(context, report, agent)
+    except Exception:
+        log.exception("telling the case thread about a check failed: customer=%s", report.customer.id)
 
 
 def run_check(context: BotContext, text: str, *, agent: str) -> CheckOutcome:
