@@ -59,7 +59,7 @@ class AppHome:
         return True
 
     def view(self, user_id: str, now: datetime) -> View:
-        with self.context.db.transaction() as session:
+        with self.context.db.reading() as session:
             counts = self._cached_counts(session, now)
             own = open_escalations_by(session, user_id)
             last = last_posted_at(session, self.context.settings.digest_channel)

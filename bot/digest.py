@@ -127,7 +127,7 @@ def run_digest(context: BotContext, day: date, channel: str, *, dry_run: bool = 
     now = context.clock()
     as_of = judged_at(day, now, settings.digest_time, settings.digest_tz)
     if dry_run:
-        with context.db.transaction() as session:
+        with context.db.reading() as session:
             return DigestPreview(build_digest(session, day, channel, as_of))
     instance = context.outbox.instance
     with context.db.transaction() as session:
@@ -152,7 +152,7 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
     # Only an attempt that follows another may find its message already in the channel.
     interrupted = run.attempts > 1
     listing = ListWriter(as_of)
-    with context.db.transaction() as session:
+    with context.db.reading() as session:  # seconds at a million customers: never hold the write lock
         digest = build_digest(session, run.day, run.channel, as_of, listing=listing)
     ts, recovered = run.ts, False
     if ts is None:

@@ -55,7 +55,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
 
     def load(escalation_id: int) -> tuple[Escalation | None, str | None]:
         """The case, and why it cannot be posted about yet (None: go ahead)."""
-        with context.db.sessions() as session:
+        with context.db.reading() as session:
             case = store.escalation(session, escalation_id)
             if case is None or case.parent_ts is not None:
                 return case, None
@@ -70,7 +70,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         return TryLater(f"waiting for the parent message of case {escalation_id}")
 
     def send_parent(payload: dict[str, Any]) -> DeliveryResult:
-        with context.db.sessions() as session:
+        with context.db.reading() as session:
             case = store.escalation(session, int(payload["escalation_id"]))
         if case is None:
             return GiveUp("the case no longer exists")
@@ -139,7 +139,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
 def _earlier_reply_pending(context: BotContext, escalation_id: int, dedupe_key: str) -> bool:
     """Replies of one thread go out in the order they were queued (after an outage too)."""
     prefix = case_key(escalation_id, "reply:")
-    with context.db.sessions() as session:
+    with context.db.reading() as session:
         mine = session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key))
         if mine is None:
             return False

@@ -143,7 +143,7 @@ def post_now(context: BotContext, entries: Iterable[OutboxEntry | None]) -> None
 
 def find_customer(context: BotContext, query: Query) -> str | FormProblem:
     """The one customer the form names."""
-    with context.db.sessions() as session:
+    with context.db.reading() as session:
         customers, _ = find_customers(SqlCaseRecords(session), query)
     if not customers:
         return FormProblem.UNKNOWN_CUSTOMER
@@ -155,7 +155,7 @@ def find_customer(context: BotContext, query: Query) -> str | FormProblem:
 def customers_named_in(context: BotContext, queries: Sequence[Query]) -> list[str]:
     """The customers a message names: by e-mail or id first; by ticket only when it names none directly."""
     found: list[Customer] = []
-    with context.db.sessions() as session:
+    with context.db.reading() as session:
         records = SqlCaseRecords(session)
         for query in queries:
             if query.kind is QueryKind.EMAIL:
@@ -294,7 +294,7 @@ def fire_follow_up(context: BotContext, follow_up_id: int) -> bool:
 
 def case_authorizations(db: Database) -> CaseAuthorizations:
     """What an import is compared against: take it before the import."""
-    with db.sessions() as session:
+    with db.reading() as session:
         statuses = store.authorizations_of_open_cases(session)
         customers = frozenset(case.customer_id for case in store.open_escalations(session))
     return CaseAuthorizations(customers, statuses)

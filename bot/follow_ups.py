@@ -27,7 +27,7 @@ class FollowUpWorker:
 
     def run_once(self, limit: int = 100) -> int:
         """Fire every follow-up due now that no other instance fired first; returns how many this one fired."""
-        with self.context.db.sessions() as session:
+        with self.context.db.reading() as session:
             due = store.due_follow_ups(session, self.context.clock(), limit)
         fired = 0
         for follow_up_id in due:

@@ -108,20 +108,20 @@ class Outbox:
         return _entry(row, created=created)
 
     def entry(self, dedupe_key: str) -> OutboxEntry | None:
-        with self.db.sessions() as session:
+        with self.db.reading() as session:
             row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one_or_none()
             return _entry(row) if row else None
 
     def deliver(self, entry_id: int) -> OutboxEntry:
         """Try one row now (after a click); it stays queued for the worker when the service is down."""
         self._attempt(entry_id)
-        with self.db.sessions() as session:
+        with self.db.reading() as session:
             return _entry(session.get_one(OutboxRow, entry_id))
 
     def deliver_due(self, limit: int = 100) -> int:
         """Deliver every row whose time has come; returns how many were attempted by this instance."""
         now = self.clock()
-        with self.db.sessions() as session:
+        with self.db.reading() as session:
             due = session.scalars(
                 select(OutboxRow.id)
                 .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)

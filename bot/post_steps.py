@@ -199,7 +199,7 @@ def post_steps(context: BotContext, click: StepsClick) -> StepsAnswer:
         context.outbox.deliver(entry.id)
     else:
         _wait_while_in_flight(context, entry.dedupe_key)
-    with context.db.sessions() as session:
+    with context.db.reading() as session:
         state = post_state(session, entry.dedupe_key)
     assert state is not None  # claimed above; outbox rows are never deleted
     log.info("steps click: customer=%s ticket=%s agent=%s key_created=%s status=%s",
@@ -224,7 +224,7 @@ def choose_template(templates: Mapping[str, StepTemplate], utility: Utility, act
 
 def refresh_report(context: BotContext, customer_id: str, ticket_ref: str | None) -> Report | None:
     """The case as it stands now, for the updated answer (not an agent's lookup: no audit row)."""
-    with context.db.sessions() as session:
+    with context.db.reading() as session:
         records = SqlCaseRecords(session)
         if not records.customers_by_id(customer_id):
             return None
@@ -234,7 +234,7 @@ def refresh_report(context: BotContext, customer_id: str, ticket_ref: str | None
 def _wait_while_in_flight(context: BotContext, dedupe_key: str) -> None:
     deadline = time.monotonic() + IN_FLIGHT_WAIT
     while time.monotonic() < deadline:
-        with context.db.sessions() as session:
+        with context.db.reading() as session:
             state = post_state(session, dedupe_key)
         # attempts == 0: the click that claimed it has not started sending yet.
         if state is None or state.status != "pending" or not (state.leased or state.attempts == 0):

@@ -21,6 +21,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/reauth.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: the PostgreSQL advisory lock that serialises migrations across instances.
 _MIGRATION_LOCK_KEY = 7_311_992_401
+_WRITES = "reauth_writes"  # the execution option that marks a write transaction
 
 
 class DatabaseError(Exception):
@@ -45,12 +46,24 @@ class Database:
         self.engine: Engine = create_engine(parsed, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        # Reads: on SQLite a deferred BEGIN, a WAL snapshot that never blocks a writer.
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self.engine.execution_options(**{_WRITES: True}), expire_on_commit=False)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits on success and rolls back on any error."""
-        with self.sessions.begin() as session:
+        """A session for work that writes: commits on success, rolls back on any error.
+
+        On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two instances claiming the same
+        row wait for each other instead of failing when a read turns into a write.
+        """
+        with self._writes.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: one consistent snapshot, and other instances keep writing meanwhile."""
+        with self.sessions() as session:
             yield session
 
     def ping(self) -> bool:
@@ -131,6 +144,5 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two instances claiming the same row wait for
-        # each other instead of failing with SQLITE_BUSY when a read turns into a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = connection.get_execution_options().get(_WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

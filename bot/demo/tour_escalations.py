@@ -204,7 +204,7 @@ class _Story:
         _wait(self._all_posted, "every queued post")
 
     def _all_posted(self) -> bool:
-        with self.context.db.sessions() as session:
+        with self.context.db.reading() as session:
             return session.scalar(select(OutboxRow.id).where(OutboxRow.status == "pending").limit(1)) is None
 
 

@@ -73,3 +73,23 @@ def test_instances_starting_together_migrate_once(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert Database(url).is_current()
+
+
+def test_a_long_read_does_not_hold_up_writers_on_sqlite(sqlite_db: Database) -> None:
+    """The digest reads for seconds at a million customers; claims and posts must go on meanwhile."""
+    with sqlite_db.reading() as reader:
+        assert reader.execute(text("SELECT count(*) FROM customers")).scalar() == 0  # the snapshot starts
+        written = threading.Event()
+
+        def write() -> None:
+            with sqlite_db.transaction() as session:
+                session.execute(text("INSERT INTO customers (id, utility) VALUES ('C-new', 'SCE')"))
+            written.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=10)
+        assert written.is_set()  # committed while the read was still open
+        assert reader.execute(text("SELECT count(*) FROM customers")).scalar() == 0  # the reader's snapshot
+    with sqlite_db.reading() as later:
+        assert later.execute(text("SELECT count(*) FROM customers")).scalar() == 1
