@@ -1,4 +1,4 @@
-"""Migration 0005 and the function-block mask: filled for existing rows, kept in step by every writer, and the
+"""Migration 0004 (digests) and the function-block mask: filled for existing rows, kept in step by every writer, and the
 digest's query planned on its partial index."""
 
 from __future__ import annotations

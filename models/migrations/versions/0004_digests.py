@@ -1,6 +1,6 @@
 """The daily digest: one row per day and channel; authorizations' function blocks as a mask; the digest's index.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0002
 """
 
@@ -15,7 +15,7 @@ from models.function_blocks import function_block_mask
 # Written here, not imported: a migration must not change when the code does.
 LIVE_STATUS_SQL = "('active', 'pending')"
 
-revision = "0005"
+revision = "0004"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """Escalated cases (one open case per customer) and follow-up clocks.
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision = "0004"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
