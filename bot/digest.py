@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -287,14 +286,11 @@ class DigestScheduler:
     """Every instance runs one; each tick posts today's digest once its time has come (the database
     makes sure only one instance does). Started late, it posts at start-up, but only for today."""
 
-    def __init__(self, context: BotContext, channel: str, *, interval: float = 30.0) -> None:
+    def __init__(self, context: BotContext, channel: str) -> None:
         self.context = context
         self.channel = channel
-        self.interval = interval
         self._finished: date | None = None
         self._retry_at: datetime | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="digest-scheduler", daemon=True)
 
     def tick(self) -> DigestOutcome | None:
         """Check once; returns what happened, or None when nothing was due."""
@@ -310,30 +306,14 @@ class DigestScheduler:
             self._retry_at = now + RETRY_AFTER_FAILURE
         return outcome
 
-    def start(self) -> DigestScheduler:
-        self._thread.start()
-        return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("digest scheduler tick failed; trying again in %ss", self.interval)
-            self._stop.wait(self.interval)
-
-
-def start_scheduler(context: BotContext) -> DigestScheduler | None:
+def digest_scheduler(context: BotContext) -> DigestScheduler | None:
     """The scheduler of `serve`, when a digest channel is configured."""
     channel = context.settings.digest_channel
     if channel is None:
         log.info("no DIGEST_CHANNEL: the daily digest is off")
         return None
-    return DigestScheduler(context, channel).start()
+    return DigestScheduler(context, channel)
 
 
 # --- `reauth-bot digest` ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ start-up, so what fell due while no instance was running fires then.
 from __future__ import annotations
 
 import logging
-import threading
 
 from bot.context import BotContext
 from bot.escalations import fire_follow_up
@@ -17,13 +16,10 @@ log = logging.getLogger("reauth_bot.follow_ups")
 
 
 class FollowUpWorker:
-    """A daemon thread in `serve` that fires due follow-ups every `interval` seconds."""
+    """Fires due follow-ups; `serve` runs a pass every minute (bot.workers)."""
 
-    def __init__(self, context: BotContext, interval: float = 60.0) -> None:
+    def __init__(self, context: BotContext) -> None:
         self.context = context
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="follow-up-worker", daemon=True)
 
     def run_once(self, limit: int = 100) -> int:
         """Fire every follow-up due now that no other instance fired first; returns how many this one fired."""
@@ -36,19 +32,3 @@ class FollowUpWorker:
             except Exception:  # one broken case must not stop the others; it stays pending and is retried
                 log.exception("follow-up %s failed; it stays due", follow_up_id)
         return fired
-
-    def start(self) -> FollowUpWorker:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("follow-up pass failed; trying again in %ss", self.interval)
-            self._stop.wait(self.interval)

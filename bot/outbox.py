@@ -196,29 +196,3 @@ def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
         next_attempt_at=row.next_attempt_at, last_error=row.last_error, delivered_at=row.delivered_at,
         result=dict(row.result) if row.result else None, created=created,
     )
-
-
-class OutboxWorker:
-    """A daemon thread in `serve` that delivers due rows every `interval` seconds."""
-
-    def __init__(self, outbox: Outbox, interval: float = 15.0) -> None:
-        self.outbox = outbox
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
-
-    def start(self) -> OutboxWorker:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.outbox.deliver_due()
-            except Exception:
-                log.exception("outbox worker pass failed; trying again in %ss", self.interval)
-            self._stop.wait(self.interval)

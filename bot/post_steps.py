@@ -2,7 +2,7 @@
 
 A click is planned by `commands.post_steps.plan_post`, claimed in the outbox by INSERT on the post's
 unique key (before any HTTP call), then delivered at once. When the helpdesk client's own retries
-run out, the post stays in the outbox and the OutboxWorker of `serve` (or `reauth-bot outbox run`)
+run out, the post stays in the outbox and the outbox worker of `serve` (or `reauth-bot outbox run`)
 delivers it later, under a lease, so several instances never send it twice. A delivered post records
 a procedure in the same transaction that marks it delivered (`after_steps_posted`).
 """

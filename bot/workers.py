@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from bot.context import BotContext
-from bot.digest import start_scheduler
+from bot.digest import digest_scheduler
 from bot.follow_ups import FollowUpWorker
-from bot.outbox import OutboxWorker
+from bot.periodic import Periodic
+
+# Seconds between passes. A queued post waits at most this long once its service is back.
+OUTBOX_INTERVAL = 15.0
+FOLLOW_UP_INTERVAL = 60.0
+# The digest posts within this many seconds of DIGEST_TIME.
+DIGEST_INTERVAL = 30.0
 
 
-class Worker(Protocol):
-    def stop(self, timeout: float = ...) -> None: ...
-
-
-def start_workers(context: BotContext) -> list[Worker]:
+def start_workers(context: BotContext) -> list[Periodic]:
     """Start every background worker of one instance; `serve` stops them on shutdown."""
-    workers: list[Worker] = [OutboxWorker(context.outbox).start()]
-    workers.append(FollowUpWorker(context).start())
-    digest = start_scheduler(context)
-    if digest is not None:
-        workers.append(digest)
-    return workers
+    workers = [
+        Periodic("outbox", context.outbox.deliver_due, OUTBOX_INTERVAL),
+        Periodic("follow-ups", FollowUpWorker(context).run_once, FOLLOW_UP_INTERVAL),
+    ]
+    scheduler = digest_scheduler(context)
+    if scheduler is not None:
+        workers.append(Periodic("digest", scheduler.tick, DIGEST_INTERVAL))
+    return [worker.start() for worker in workers]

@@ -12,6 +12,7 @@ from bot.app import build_context
 from bot.escalations import schedule_follow_up
 from bot.follow_ups import FollowUpWorker
 from bot.settings import Settings
+from bot.workers import start_workers
 from models import Database
 from models.escalations import FollowUpRow
 from models.imports import import_files
@@ -44,11 +45,12 @@ def test_a_follow_up_fires_exactly_once_across_a_restart(cases: Escalations) -> 
     cases.stop(first)  # the instance goes away; the clock runs on while nobody is serving
     cases.clock.advance(timedelta(days=5))
     restarted = cases.start()
-    worker = FollowUpWorker(restarted.context, interval=3600).start()  # overdue follow-ups fire at start-up
+    workers = start_workers(restarted.context)  # what `serve` starts: overdue follow-ups fire at once
     try:
         replies = cases.wait_thread(parent, 2)
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     assert replies[1].startswith(":alarm_clock: Follow-up: the wait window ended")
     assert "Escalate" not in replies[1] and "Re-authorize" in replies[1]  # rule 8 now: a week, no data
 
