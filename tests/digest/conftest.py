@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from tests.clock import Clock
 
 CHANNEL = "C0DIGEST"
 # Monday 2026-11-30, 09:00 in Los Angeles: the default digest time.
@@ -23,26 +23,6 @@ NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 DAY = date(2026, 11, 30)
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;"
 PARTIAL_SCOPE = "FB=1_3_13_14;BlockDuration=monthly;"
-
-
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def set(self, now: datetime) -> None:
-        with self._lock:
-            self.now = now
-
-    def advance(self, span: timedelta) -> None:
-        with self._lock:
-            self.now += span
 
 
 @pytest.fixture

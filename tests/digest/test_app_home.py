@@ -19,7 +19,15 @@ from bot.standins.slack_api import SlackStandIn
 from commands.digest import EscalationAge
 from models import Database
 from models.digest_queries import escalation_ages, open_escalations_by
-from tests.digest.conftest import CHANNEL, DAY, NOW, Clock, Customers, EscalationTable, make_context
+from tests.clock import Clock
+from tests.digest.conftest import (
+    CHANNEL,
+    DAY,
+    NOW,
+    Customers,
+    EscalationTable,
+    make_context,
+)
 
 AGENT = "U0AGENT"
 

@@ -35,7 +35,15 @@ from commands.policy import Utility
 from commands.rules import Reason
 from models import Database
 from models.customers import CustomerRow
-from tests.digest.conftest import CHANNEL, DAY, NOW, Clock, Customers, make_context, top_level
+from tests.clock import Clock
+from tests.digest.conftest import (
+    CHANNEL,
+    DAY,
+    NOW,
+    Customers,
+    make_context,
+    top_level,
+)
 
 LONG_ID = "X" * 64  # the longest customer id the database holds
 

@@ -23,7 +23,16 @@ from bot.digest import (
 from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.digests import DigestRow, DigestState, claim, get_run, record_post, take_lease
-from tests.digest.conftest import CHANNEL, DAY, NOW, Clock, Customers, make_context, top_level, url_of
+from tests.clock import Clock
+from tests.digest.conftest import (
+    CHANNEL,
+    DAY,
+    NOW,
+    Customers,
+    make_context,
+    top_level,
+    url_of,
+)
 
 
 def race(contexts: list[BotContext]) -> list[DigestOutcome | None]:

@@ -13,7 +13,15 @@ from bot.digest import DigestAlreadyPosted, DigestPosted, DigestScheduler, run_d
 from bot.standins.slack_api import SlackStandIn
 from commands.digest import digest_moment, due_day
 from models import Database
-from tests.digest.conftest import CHANNEL, DAY, NOW, Clock, Customers, make_context, top_level
+from tests.clock import Clock
+from tests.digest.conftest import (
+    CHANNEL,
+    DAY,
+    NOW,
+    Customers,
+    make_context,
+    top_level,
+)
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 STEP = timedelta(minutes=5)

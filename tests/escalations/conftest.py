@@ -7,7 +7,6 @@ for a timer.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,25 +29,10 @@ from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.imports import import_files
 from models.outbox import OutboxRow
+from tests.clock import Clock
 
 CHANNEL = "C0ESCALATE"
 POLL = 0.02
-
-
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, span: timedelta) -> None:
-        with self._lock:
-            self.now += span
 
 
 def load_demo_dataset(db: Database) -> None:

@@ -26,6 +26,7 @@ from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.outbox import OutboxRow
+from tests.clock import Clock
 from tests.helpdesk.test_contracts import (
     FRESHDESK_NOTE_SCHEMA,
     FRESHDESK_REPLY_SCHEMA,
@@ -41,19 +42,6 @@ HELPDESKS = ("zendesk", "intercom", "freshdesk")
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=63072000;"
 # The backoff a policy with rng() = 0.5 waits after a first failure without a server instruction.
 BACKOFF_AFTER_FIRST = 0.25
-
-
-class Clock:
-    """The moment the app believes it is; tests move it instead of waiting."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def standin_for(kind: str, tickets: Sequence[str] = (TICKET,)) -> HelpdeskStandIn:

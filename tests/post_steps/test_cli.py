@@ -12,9 +12,9 @@ from bot.blocks.post_steps import POST_NOTE_ACTION
 from bot.cli import main
 from bot.templates import PACKAGED_DIR
 from models import Database
+from tests.clock import Clock
 from tests.post_steps.conftest import (
     TICKET,
-    Clock,
     add_customer,
     check,
     click,

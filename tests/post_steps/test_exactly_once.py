@@ -10,10 +10,10 @@ from bot.app import build_context
 from bot.blocks.post_steps import CANCEL_ACTION, POST_AGAIN_ACTION, POST_NOTE_ACTION
 from bot.helpdesk import RetryPolicy
 from models import Database
+from tests.clock import Clock
 from tests.post_steps.conftest import (
     NOW,
     TICKET,
-    Clock,
     add_customer,
     check,
     click,
@@ -29,7 +29,7 @@ from tests.post_steps.conftest import (
 
 def test_twenty_concurrent_clicks_give_one_comment(db: Database) -> None:
     add_customer(db, "C-4001")
-    with standin_for("zendesk") as standin, running_bot(db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, f"C-4001 {TICKET}")
         # Twenty agents (or one agent's double clicks and Slack's retries) on the same button at once.
         with ThreadPoolExecutor(max_workers=20) as pool:
@@ -50,7 +50,7 @@ def test_twenty_concurrent_clicks_give_one_comment(db: Database) -> None:
 
 def test_an_outage_longer_than_the_retries_ends_in_one_comment_after_a_restart(db: Database) -> None:
     add_customer(db, "C-4002")
-    clock = Clock()
+    clock = Clock(NOW)
     with standin_for("intercom") as standin:
         standin.set_down(True)
         with running_bot(db, standin, clock) as first:
@@ -77,7 +77,7 @@ def test_an_outage_longer_than_the_retries_ends_in_one_comment_after_a_restart(d
 
 def test_several_instances_never_deliver_one_post_twice(db: Database) -> None:
     add_customer(db, "C-4003")
-    clock = Clock()
+    clock = Clock(NOW)
     with standin_for("freshdesk") as standin:
         standin.set_down(True)
         with running_bot(db, standin, clock) as rig:
@@ -108,7 +108,7 @@ def test_several_instances_never_deliver_one_post_twice(db: Database) -> None:
 
 def test_the_guardrail_asks_before_posting_again_and_says_when_and_by_whom(db: Database) -> None:
     add_customer(db, "C-4004")
-    clock = Clock()
+    clock = Clock(NOW)
     with standin_for("zendesk") as standin, running_bot(db, standin, clock) as rig:
         click(rig.bot, check(rig.bot, f"C-4004 {TICKET}", user="U0ALICE"), POST_NOTE_ACTION, user="U0ALICE")
         clock.advance(days=2)
@@ -141,7 +141,7 @@ def test_the_guardrail_asks_before_posting_again_and_says_when_and_by_whom(db: D
 
 def test_steps_already_sent_long_ago_need_no_confirmation(db: Database) -> None:
     add_customer(db, "C-4005", procedures_days_ago=(8,))  # outside the 7-day wait window
-    with standin_for("zendesk") as standin, running_bot(db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(db, standin, Clock(NOW)) as rig:
         done = click(rig.bot, check(rig.bot, f"C-4005 {TICKET}"), POST_NOTE_ACTION)
     assert "Steps posted to" in text_of(done)
     assert len(standin.notes(TICKET)) == 1
@@ -149,7 +149,7 @@ def test_steps_already_sent_long_ago_need_no_confirmation(db: Database) -> None:
 
 def test_a_post_still_queued_for_another_ticket_also_asks_first(db: Database) -> None:
     add_customer(db, "C-4006")
-    with standin_for("zendesk", tickets=(TICKET, "4600")) as standin, running_bot(db, standin, Clock()) as rig:
+    with standin_for("zendesk", tickets=(TICKET, "4600")) as standin, running_bot(db, standin, Clock(NOW)) as rig:
         standin.set_down(True)
         click(rig.bot, check(rig.bot, f"C-4006 {TICKET}", user="U0ALICE"), POST_NOTE_ACTION, user="U0ALICE")
         standin.set_down(False)

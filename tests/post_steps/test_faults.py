@@ -10,11 +10,12 @@ import pytest
 from bot.blocks.post_steps import POST_NOTE_ACTION
 from bot.standins.helpdesk import HelpdeskStandIn, IntercomStandIn
 from models import Database
+from tests.clock import Clock
 from tests.post_steps.conftest import (
     BACKOFF_AFTER_FIRST,
     HELPDESKS,
+    NOW,
     TICKET,
-    Clock,
     add_customer,
     assert_requests_follow_the_contract,
     check,
@@ -43,7 +44,7 @@ def outcome_of(answer: dict[str, object]) -> str:
 
 def post_once(sqlite_db: Database, standin: HelpdeskStandIn, clock: Clock | None = None,
               **options: object) -> tuple[str, list[float]]:
-    with running_bot(sqlite_db, standin, clock or Clock(), **options) as rig:  # type: ignore[arg-type]
+    with running_bot(sqlite_db, standin, clock or Clock(NOW), **options) as rig:  # type: ignore[arg-type]
         answer = check(rig.bot, f"C-3001 {TICKET}")
         return outcome_of(click(rig.bot, answer, POST_NOTE_ACTION)), rig.sleeps
 
@@ -95,7 +96,7 @@ def test_a_timeout_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> 
 
 
 def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     standin.stop()  # nothing listens on its port: every connection is refused
     with running_bot(sqlite_db, standin, clock) as rig:
         answer = check(rig.bot, f"C-3001 {TICKET}")
@@ -117,7 +118,7 @@ def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, stan
 
 
 def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     outcome, sleeps = post_once(sqlite_db, standin, clock, wrong_credentials=True)
     assert outcome.startswith(":x: Not posted")
     assert "did not accept the bot's credentials (HTTP 401)" in outcome
@@ -137,7 +138,7 @@ def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskS
 
 
 def test_a_404_names_the_ticket_to_check(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
-    with running_bot(sqlite_db, standin, Clock()) as rig:
+    with running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, "C-3001 999")
         outcome = outcome_of(click(rig.bot, answer, POST_NOTE_ACTION))
     assert outcome.startswith(":x: Not posted")
@@ -161,7 +162,7 @@ def test_other_refusals_are_not_retried_nor_queued(sqlite_db: Database, status: 
 
 def test_a_ticket_reference_the_helpdesk_cannot_read_posts_nothing(sqlite_db: Database) -> None:
     add_customer(sqlite_db, "C-3001")
-    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, "C-3001 INC-77")
         outcome = outcome_of(click(rig.bot, answer, POST_NOTE_ACTION))
     assert "`INC-77` is not a Zendesk ticket number or link" in outcome

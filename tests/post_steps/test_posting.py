@@ -10,11 +10,11 @@ import pytest
 from bot.blocks.post_steps import POST_NOTE_ACTION, POST_REPLY_ACTION, TICKET_MODAL_CALLBACK
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
+from tests.clock import Clock
 from tests.post_steps.conftest import (
     HELPDESKS,
     NOW,
     TICKET,
-    Clock,
     add_customer,
     assert_requests_follow_the_contract,
     button,
@@ -37,7 +37,7 @@ def standin(request: pytest.FixtureRequest) -> Iterator[HelpdeskStandIn]:
 
 def test_the_steps_land_on_the_ticket_as_an_internal_note(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     add_customer(sqlite_db, "C-2001")
-    with running_bot(sqlite_db, standin, Clock()) as rig:
+    with running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, f"C-2001 {TICKET}")
         done = click(rig.bot, answer, POST_NOTE_ACTION, user="U0ALICE")
         assert rig.context.helpdesk is not None
@@ -64,7 +64,7 @@ def test_the_steps_land_on_the_ticket_as_an_internal_note(sqlite_db: Database, s
 
 def test_a_customer_visible_reply_is_a_separate_explicit_button(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     add_customer(sqlite_db, "C-2002", granted_days_ago=(3,))  # WAIT: authorized 3 days ago
-    with running_bot(sqlite_db, standin, Clock()) as rig:
+    with running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, f"C-2002 {TICKET}")
         reply = button(answer, POST_REPLY_ACTION)
         # Slack asks the agent before the click reaches the bot.
@@ -81,7 +81,7 @@ def test_a_customer_visible_reply_is_a_separate_explicit_button(sqlite_db: Datab
 def test_the_procedure_it_records_changes_the_next_check(sqlite_db: Database) -> None:
     # Two live authorizations and one procedure 12 days ago: re-authorize (rule 4), no guardrail.
     add_customer(sqlite_db, "C-2003", procedures_days_ago=(12,))
-    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         before = check(rig.bot, f"C-2003 {TICKET}")
         assert "Re-authorize" in text_of(before) and "rule 4" in text_of(before)
         click(rig.bot, before, POST_NOTE_ACTION)
@@ -95,7 +95,7 @@ def test_the_procedure_it_records_changes_the_next_check(sqlite_db: Database) ->
 
 def test_without_a_ticket_the_button_asks_for_it_in_a_modal(sqlite_db: Database) -> None:
     add_customer(sqlite_db, "C-2004")
-    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, "C-2004")
         key = "no-ticket"
         request = rig.bot.requests.block_actions(
@@ -130,7 +130,7 @@ def test_without_a_ticket_the_button_asks_for_it_in_a_modal(sqlite_db: Database)
 
 def test_without_a_helpdesk_the_button_says_so(sqlite_db: Database) -> None:
     add_customer(sqlite_db, "C-2005")
-    with running_bot(sqlite_db, None, Clock()) as rig:
+    with running_bot(sqlite_db, None, Clock(NOW)) as rig:
         answer = check(rig.bot, f"C-2005 {TICKET}")
         done = click(rig.bot, answer, POST_NOTE_ACTION)
     assert "No helpdesk is configured" in done["blocks"][0]["text"]["text"]
@@ -141,7 +141,7 @@ def test_without_a_helpdesk_the_button_says_so(sqlite_db: Database) -> None:
 def test_which_buttons_a_check_answer_carries(sqlite_db: Database) -> None:
     add_customer(sqlite_db, "C-2006", connected=True)  # healthy
     add_customer(sqlite_db, "C-2007", granted_days_ago=(30,), procedures_days_ago=(35,))  # rule 7: escalate
-    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock()) as rig:
+    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         healthy = check(rig.bot, "C-2006")
         escalate = check(rig.bot, f"C-2007 {TICKET}")
         assert not has_button(healthy, POST_NOTE_ACTION) and not has_button(healthy, POST_REPLY_ACTION)
@@ -155,7 +155,7 @@ def test_which_buttons_a_check_answer_carries(sqlite_db: Database) -> None:
 
 def test_a_click_after_the_case_changed_posts_nothing(sqlite_db: Database) -> None:
     add_customer(sqlite_db, "C-2008", granted_days_ago=(5,))  # WAIT until granted + 7 days
-    clock = Clock()
+    clock = Clock(NOW)
     with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, clock) as rig:
         answer = check(rig.bot, f"C-2008 {TICKET}")
         assert "Wait" in text_of(answer)
