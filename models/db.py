@@ -42,7 +42,9 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite, **engine_options}
+        # hide_parameters: a database error's text would otherwise carry the bound values (a customer's
+        # e-mail) into the log line that reports it.
+        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite, "hide_parameters": True, **engine_options}
         self.engine: Engine = create_engine(parsed, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

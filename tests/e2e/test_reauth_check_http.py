@@ -128,8 +128,9 @@ def test_sql_looking_text_changes_nothing(bot: LocalBot, query: str) -> None:
 def test_a_lookup_that_fails_tells_the_agent_and_logs_no_email(
     bot: LocalBot, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # The lookup by e-mail fails in the very query that carries the e-mail as a parameter.
     with bot.db.transaction() as session:
-        session.execute(text("ALTER TABLE authorizations RENAME TO authorizations_gone"))
+        session.execute(text("ALTER TABLE customers RENAME TO customers_gone"))
     with caplog.at_level(logging.INFO):
         acked = bot.slash("eli.novak@example.com")
         answer = answer_text(bot, acked.response_key)
