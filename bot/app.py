@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -22,6 +23,17 @@ from commands.steps import StepTemplate
 from models import Database
 
 log = logging.getLogger("reauth_bot")
+
+
+class _SkipUnusedTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns at every
+    start that the token is unused; the client carries that same token, so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_SkipUnusedTokenWarning())
 
 
 def make_client(settings: Settings) -> WebClient:

@@ -264,11 +264,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 server.run()
             finally:
                 stop_server(server)
-    except KeyboardInterrupt:
-        log.info("stopping")
+    except KeyboardInterrupt:  # waitress handles Ctrl-C itself; Socket Mode raises it
+        pass
     finally:
         for worker in workers:
             worker.stop()
+        log.info("stopped: background workers and server shut down")
     return EXIT_OK
 
 
