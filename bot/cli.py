@@ -248,15 +248,27 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if templates is None:
         return EXIT_USAGE
     context = build_context(settings, db=open_database(settings), templates=templates)
-    app = create_app(settings, context=context)
+    from slack_bolt.error import BoltError
+
+    try:
+        app = create_app(settings, context=context)
+    except BoltError as exc:  # auth.test refused SLACK_BOT_TOKEN: say so, no traceback
+        print(f"reauth-bot: Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     workers = start_workers(context)
     log = logging.getLogger("reauth_bot")
     try:
         if settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk.errors import SlackApiError
 
             log.info("serving over Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+            try:
+                SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+            except SlackApiError as exc:  # apps.connections.open refused the token: say so, no traceback
+                print(f"reauth-bot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): use the app-level "
+                      "token (xapp-...) with the connections:write scope", file=sys.stderr)
+                return EXIT_USAGE
         else:
             server = http_server(app, context.db, port=settings.port)
             log.info("serving HTTP on port %s: POST /slack/events, GET /healthz", settings.port)

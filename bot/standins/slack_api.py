@@ -7,7 +7,10 @@ Point `slack_sdk.WebClient(base_url=standin.api_url)` at it. What it checks, lik
   `invalid_arguments` with `response_metadata.messages` naming the missing field;
 - Block Kit limits (50 blocks per message, 100 per view, section text 3000, header 150, button text 75,
   button value 2000, `private_metadata` 3000, ...): `invalid_blocks`; message text over 40,000: `msg_too_long`;
-- threads: `thread_ts` must be a top-level message of that channel, else `thread_not_found`.
+- threads: `thread_ts` must be a top-level message of that channel, else `thread_not_found`;
+- Socket Mode (`app_token=`, `socket_mode=`): `apps.connections.open` takes only the xapp- token as a Bearer
+  header (bot token: `not_allowed_token_type`; form `token=`: `invalid_auth`) and answers a one-use
+  `ws://` URL of the `SocketModeStandIn`; the xapp- token on other methods gets `not_allowed_token_type`.
 
 Response URLs (`response_url()`) take JSON like Slack's: five posts each, then HTTP 404
 `{"ok": false, "error": "used_url"}`; a URL that was never issued answers 404 `expired_url`.
@@ -30,8 +33,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
+
+if TYPE_CHECKING:
+    from bot.standins.socket_mode import SocketModeStandIn
 
 JsonDict = dict[str, Any]
 
@@ -45,6 +51,7 @@ APP_ID = "A0REAUTH"
 # `token` is satisfied by the Authorization header, as slack_sdk sends it.
 REQUIRED_ARGS: Mapping[str, tuple[str, ...]] = {
     "auth.test": ("token",),
+    "apps.connections.open": ("token",),
     "chat.postMessage": ("token", "channel"),
     "chat.update": ("token", "ts", "channel"),
     "chat.postEphemeral": ("token", "user", "channel"),
@@ -405,7 +412,21 @@ class _Handler(BaseHTTPRequestHandler):
 class SlackStandIn:
     """A Slack Web API and response-URL server on 127.0.0.1 that answers like Slack and records calls."""
 
-    def __init__(self, token: str = "xoxb-standin", port: int = 0) -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-standin",
+        port: int = 0,
+        *,
+        app_token: str | None = None,
+        socket_mode: SocketModeStandIn | None = None,
+    ) -> None:
+        # Socket Mode: `apps.connections.open` takes only the app-level token and answers a URL of `socket_mode`.
+        if socket_mode is not None and app_token is None:
+            app_token = "xapp-1-A0REAUTH-standin"
+        if app_token is not None and (socket_mode is None or not app_token.startswith("xapp-")):
+            raise ValueError("app_token needs an xapp- token and a socket_mode server to point at")
+        self.app_token = app_token
+        self._socket_mode = socket_mode
         self.token = token
         self._port = port
         self._server: _Server | None = None
@@ -440,6 +461,7 @@ class SlackStandIn:
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -682,7 +704,7 @@ class SlackStandIn:
                 if handler is None:
                     raise _SlackError("unknown_method", extra={"req_method": method})
                 self._raise_injected_fault(method)
-                self._check_token(lowered.get("authorization"), None if from_json else args.get("token"))
+                self._check_token(lowered.get("authorization"), None if from_json else args.get("token"), method)
                 if parse_error is not None:
                     raise _SlackError(parse_error)
                 missing = [name for name in REQUIRED_ARGS.get(method, ()) if name != "token" and _blank(args.get(name))]
@@ -708,7 +730,7 @@ class SlackStandIn:
             queue.pop(0)
         raise _SlackError(fault.error, status=fault.status, retry_after=fault.retry_after)
 
-    def _check_token(self, authorization: str | None, form_token: Any) -> None:
+    def _check_token(self, authorization: str | None, form_token: Any, method: str = "") -> None:
         token: str | None = None
         if authorization:
             scheme, _, value = authorization.partition(" ")
@@ -719,6 +741,15 @@ class SlackStandIn:
             token = form_token
         if token is None:
             raise _SlackError("not_authed")
+        if method == "apps.connections.open":
+            # Slack takes the app-level token only as a Bearer header here; a bot token is the wrong type.
+            if token == self.token:
+                raise _SlackError("not_allowed_token_type")
+            if self.app_token is None or token != self.app_token or not authorization:
+                raise _SlackError("invalid_auth")
+            return
+        if self.app_token is not None and token == self.app_token:
+            raise _SlackError("not_allowed_token_type")
         if token != self.token:
             raise _SlackError("invalid_auth")
 
@@ -845,6 +876,10 @@ class SlackStandIn:
         }
 
     # ---------------------------------------------------------------- methods (lock held)
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> JsonDict:
+        assert self._socket_mode is not None  # app_token is only accepted with a socket_mode server
+        return {"ok": True, "url": self._socket_mode.issue_url()}
 
     def _auth_test(self, args: dict[str, Any]) -> JsonDict:
         return {
