@@ -113,7 +113,7 @@ def build_digest(
     session: Session, day: date, channel: str | None, as_of: datetime, *, listing: ListWriter | None = None
 ) -> Digest:
     """Compose the digest of `day` at `as_of`; with `listing`, the full list streams into it too."""
-    snapshot = stuck_snapshot(session, as_of, each=listing)
+    snapshot = stuck_snapshot(session, as_of, listing=listing)
     counts = StuckCounts(snapshot.counts, escalation_ages(session, as_of))
     history = previous_digests(session, channel, day, TREND_DAYS) if channel else []
     return compose_digest(day, as_of, counts, snapshot.longest, history)

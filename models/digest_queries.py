@@ -14,10 +14,12 @@ populations, boundaries included.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Session
 from commands.digest import (
     ESCALATION_AGE_LIMITS,
     LONGEST_STUCK,
+    REASON_ACTIONS,
     STUCK_REASONS,
     EscalationAge,
     StuckCounts,
@@ -191,18 +195,34 @@ def _wait(utility: Utility) -> timedelta:
     return timedelta(days=policy_for(utility).wait_days)
 
 
+class FullList(Protocol):
+    """Where the full list goes: the first `keep` stuck customers as objects (enough for thread replies),
+    and every stuck customer as a CSV line formatted by the database, in list order, batch by batch."""
+
+    keep: int
+
+    def keep_customer(self, customer: StuckCustomer) -> None: ...
+
+    def write_lines(self, lines: list[str]) -> None: ...
+
+
 def stuck_snapshot(
     session: Session,
     now: datetime,
     *,
     longest: int = LONGEST_STUCK,
     each: Callable[[StuckCustomer], None] | None = None,
+    listing: FullList | None = None,
 ) -> StuckSnapshot:
     """Counts per category and the `longest` longest stuck, in one pass over the customers.
 
-    With `each`, every stuck customer is also handed to it, longest stuck first (for the full list),
-    streamed rather than loaded: memory stays flat whatever the number of customers.
+    With `each`, every stuck customer is also handed to it, longest stuck first, streamed rather than
+    loaded: memory stays flat whatever the number of customers. With `listing` instead, the same pass
+    streams the full list as CSV lines built in SQL (`csv_line`): no per-customer object past the
+    first few, which is what keeps a list of hundreds of thousands within the digest's time.
     """
+    if each is not None and listing is not None:
+        raise ValueError("stuck_snapshot takes `each` or `listing`, not both")
     dialect = session.get_bind().dialect.name
     _tune(session, dialect)
     stuck = stuck_customers(now, dialect).cte("stuck").prefix_with("MATERIALIZED")
@@ -212,21 +232,31 @@ def stuck_snapshot(
         literal(0).label("kind"), stuck.c.reason, func.count().label("n"),
         null().label("id"), null().label("utility"), null().label("stuck_since"),
     ).where(listed).group_by(stuck.c.reason)
+    # Counts first (kind 0), then every stuck customer, longest stuck first.
+    in_list_order: tuple[ColumnElement[Any], ...] = (
+        literal_column("kind"), literal_column("stuck_since").asc().nulls_last(), literal_column("id")
+    )
+    if listing is not None:
+        rows = select(
+            literal(1).label("kind"), stuck.c.reason, null().label("n"), stuck.c.id, stuck.c.utility,
+            # The raw value: converting 300k timestamps costs more than the few that are looked at.
+            type_coerce(stuck.c.stuck_since, String()).label("stuck_since"),
+            csv_line(dialect, now).label("line"),
+        ).where(listed)
+        statement = union_all(rows, counts.add_columns(null().label("line"))).order_by(*in_list_order)
+        return _stream_list(session, statement, longest, listing)
     if each is None:
         top = select(stuck).where(listed).order_by(*order).limit(longest).subquery("top")
         rows = select(
             literal(1).label("kind"), top.c.reason, null().label("n"), top.c.id, top.c.utility, top.c.stuck_since
         )
-        statement: Any = union_all(rows, counts)
+        statement = union_all(rows, counts)
     else:
         rows = select(
             literal(1).label("kind"), stuck.c.reason, null().label("n"), stuck.c.id, stuck.c.utility,
             stuck.c.stuck_since,
         ).where(listed)
-        # Counts first (kind 0), then every stuck customer, longest stuck first.
-        statement = union_all(rows, counts).order_by(
-            literal_column("kind"), literal_column("stuck_since").asc().nulls_last(), literal_column("id")
-        )
+        statement = union_all(rows, counts).order_by(*in_list_order)
     by_reason: dict[Reason, int] = {}
     first: list[StuckCustomer] = []
     result = session.execute(statement.execution_options(yield_per=5000))
@@ -243,6 +273,97 @@ def stuck_snapshot(
     return StuckSnapshot({r: by_reason.get(r, 0) for r in STUCK_REASONS}, first)
 
 
+def _stream_list(session: Session, statement: Any, longest: int, listing: FullList) -> StuckSnapshot:
+    """Read the counts, the first customers as objects, and every CSV line as a plain string."""
+    by_reason: dict[Reason, int] = {}
+    first: list[StuckCustomer] = []
+    wanted = max(longest, listing.keep)
+    seen = 0
+    line = itemgetter(6)
+    result = session.execute(statement.execution_options(yield_per=5000))
+    for batch in result.partitions():
+        if seen >= wanted:
+            # Past the counts (they come first) and the first customers: only the lines are needed.
+            listing.write_lines(list(map(line, batch)))
+            continue
+        lines: list[str] = []
+        for kind, reason, n, customer_id, utility, stuck_since, text_line in batch:
+            if kind == 0:
+                by_reason[Reason(reason)] = int(n)
+                continue
+            if seen < wanted:
+                customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _raw_aware(stuck_since))
+                if seen < longest:
+                    first.append(customer)
+                if seen < listing.keep:
+                    listing.keep_customer(customer)
+            seen += 1
+            lines.append(text_line)
+        listing.write_lines(lines)
+    return StuckSnapshot({r: by_reason.get(r, 0) for r in STUCK_REASONS}, first)
+
+
+def csv_line(dialect: str, now: datetime) -> ColumnElement[str]:
+    """One line of the full list's CSV for a row of the `stuck` CTE, built by the database: byte for byte
+    what `csv.writer` makes of `bot.blocks.digest.csv_row` (customer_id, utility, category, action,
+    days stuck at `now`, stuck since in `datetime.isoformat`), so the full list needs no Python per row.
+
+    Days are whole days in integer microseconds (`timedelta.days`, never below 0), so no rounding
+    can move a boundary; the customer id is quoted as `csv.QUOTE_MINIMAL` would (comma, quote, newline).
+    """
+    since = "stuck.stuck_since"
+    now_us = _epoch_us(now)
+    if dialect == "sqlite":
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, no offset) on SQLite. The date functions
+        # round a fraction to milliseconds, so they get the whole seconds and the digits are read apart;
+        # parsing dates is most of this line's cost, so it happens once per row.
+        micro = f"CAST(substr({since} || '00000', 21, 6) AS INTEGER)"
+        since_us = f"({_SQLITE_SECONDS.format(f'substr({since}, 1, 19)')} * 1000000 + {micro})"
+        fraction = (f"CASE WHEN substr({since}, 21, 6) IN ('', '000000') THEN '' "
+                    f"ELSE '.' || substr({since} || '00000', 21, 6) END")
+        iso = f"substr({since}, 1, 10) || 'T' || substr({since}, 12, 8) || {fraction} || '+00:00'"
+        # Integer division truncates toward zero, which max(..., 0) makes the same as timedelta's floor.
+        days = f"max(({now_us} - {since_us}) / {_DAY_US}, 0)"
+        has = "instr"
+        newline = "char(10)"
+    else:
+        since_us = f"CAST(EXTRACT(EPOCH FROM {since}) * 1000000 AS BIGINT)"
+        iso = (f"to_char({since} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+               f"CASE WHEN to_char({since}, 'US') = '000000' THEN '' ELSE '.' || to_char({since}, 'US') END || "
+               "'+00:00'")
+        days = f"CAST(GREATEST(({now_us} - {since_us}) / {_DAY_US}, 0) AS TEXT)"
+        has = "strpos"
+        newline = "chr(10)"
+    customer_id = (f"CASE WHEN {has}(stuck.id, ',') > 0 OR {has}(stuck.id, '\"') > 0 "
+                   f"OR {has}(stuck.id, {newline}) > 0 "
+                   f"THEN '\"' || replace(stuck.id, '\"', '\"\"') || '\"' ELSE stuck.id END")
+    action = "CASE stuck.reason " + " ".join(
+        f"WHEN '{reason.value}' THEN '{action.value}'" for reason, action in REASON_ACTIONS.items()
+    ) + " END"
+    return literal_column(
+        f"{customer_id} || ',' || stuck.utility || ',' || stuck.reason || ',' || {action} || ',' || "
+        f"CASE WHEN {since} IS NULL THEN ',' ELSE {days} || ',' || {iso} END",
+        String(),
+    )
+
+
+_DAY_US = 86_400_000_000
+# unixepoch() (SQLite 3.38) is the cheaper of the two.
+_SQLITE_SECONDS = (
+    "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else "CAST(strftime('%s', {}) AS INTEGER)"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Written into csv_line's SQL as literals: none may need CSV quoting or SQL escaping.
+assert all(
+    value.isidentifier()
+    for value in [*(u.value for u in Utility), *(r.value for r in Reason), *(a.value for a in REASON_ACTIONS.values())]
+)
+
+
+def _epoch_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 def _tune(session: Session, dialect: str) -> None:
     if dialect == "postgresql":
         # JIT-compiling this one-off query costs more than it saves (a quarter second at a million rows).
@@ -253,6 +374,14 @@ def _aware(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+
+
+def _raw_aware(value: str | datetime | None) -> datetime | None:
+    """A timestamp as the driver returns it untyped: SQLite's text (UTC), PostgreSQL's aware datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def count_stuck(session: Session, now: datetime) -> dict[Reason, int]:

@@ -138,7 +138,8 @@ def list_replies(customers: Sequence[StuckCustomer], now: datetime) -> list[list
 
 class ListWriter:
     """Collects the full list as it streams out of the database: kept as rows while it may still fit in
-    messages, then written to CSV only, so memory stays flat at a million customers."""
+    messages, then written to CSV only, so memory stays flat at a million customers. Fed either one
+    customer at a time (`__call__`) or, by `stuck_snapshot`, with CSV lines the database formatted."""
 
     def __init__(self, now: datetime, keep: int = 1000) -> None:
         self.now = now
@@ -154,6 +155,17 @@ class ListWriter:
         if len(self.customers) < self.keep:
             self.customers.append(customer)
         self._csv.writerow(csv_row(customer, self.now))
+
+    def keep_customer(self, customer: StuckCustomer) -> None:
+        """One of the first `keep` customers; its CSV line comes through `write_lines`."""
+        self.customers.append(customer)
+
+    def write_lines(self, lines: list[str]) -> None:
+        """CSV lines formatted by the database (`models.digest_queries.csv_line`), in list order."""
+        if lines:
+            self.count += len(lines)
+            self._buffer.write("\n".join(lines))
+            self._buffer.write("\n")
 
     @property
     def complete(self) -> bool:
