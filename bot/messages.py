@@ -19,7 +19,7 @@ from commands.escalate import (
     Ticket,
     mask_email,
 )
-from commands.policy import FUNCTION_BLOCK_NAMES, Utility, policy_for
+from commands.policy import FUNCTION_BLOCK_NAMES, policy_for
 from commands.reauth_check import QueryProblem, Report
 from commands.rules import Action, Authorization, Reason
 
@@ -90,10 +90,6 @@ def reason_text(reason: Reason, report: Report) -> str:
     if reason is Reason.GRANT_DATE_UNKNOWN:
         return "The newest authorization has no grant date, so its verification window cannot be judged."
     return reason.value
-
-
-def utility_name(utility: Utility) -> str:
-    return utility.display_name
 
 
 def not_found(query_value: str) -> str:
@@ -168,7 +164,7 @@ def duration(span: timedelta) -> str:
 
 def who(user: str | None) -> str:
     """A Slack user mention, or plain words for the bot itself."""
-    return f"<@{user}>" if user else "the bot"
+    return agent_mention(user) if user else "the bot"
 
 
 def ticket_text(ticket: Ticket | None) -> str:
@@ -382,6 +378,7 @@ def slack_time(at: datetime) -> str:
 
 
 def agent_mention(agent: str | None) -> str:
+    """A mention when `agent` is a Slack user id; a CLI or imported agent name stays plain text."""
     if not agent:
         return "someone"
     return f"<@{agent}>" if agent.startswith(("U", "W")) and agent.isalnum() else agent

@@ -41,10 +41,6 @@ class Settings:
     digest_time: time = time(9, 0)
     digest_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Los_Angeles"))
 
-    @property
-    def uses_default_database(self) -> bool:
-        return self.database_url == DEFAULT_DATABASE_URL
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and check every setting; raise `SettingsError` naming the first bad one."""

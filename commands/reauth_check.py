@@ -131,10 +131,6 @@ class Report:
     now: datetime
     ticket_ref: str | None = None
 
-    @property
-    def case(self) -> Case:
-        return Case(self.customer.utility, self.connected, self.authorizations, self.procedures)
-
 
 @dataclass(frozen=True)
 class NotFound:

@@ -97,7 +97,7 @@ def _procedure_lines(report: Report) -> str:
     recent = list(reversed(report.procedures))[:MAX_PROCEDURE_LINES]
     lines = [
         f"• {messages.slack_date(p.sent_at)}"
-        + (f" by <@{p.agent}>" if p.agent and p.agent.startswith("U") else f" by {p.agent}" if p.agent else "")
+        + (f" by {messages.agent_mention(p.agent)}" if p.agent else "")
         + (f" on ticket {p.ticket_id}" if p.ticket_id else "")
         for p in recent
     ]

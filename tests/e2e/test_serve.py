@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.demo.tour import DATASET
 from bot.standins.slack_api import SlackStandIn
 from bot.standins.slack_requests import SlackRequests
+from tests.e2e.serving import import_demo_dataset, serve_env
 
 SECRET = "serve-test-signing-secret"
 
@@ -35,16 +34,9 @@ def slack() -> Iterator[SlackStandIn]:
 
 def test_serve_answers_slack_over_http_and_stops_on_ctrl_c(slack: SlackStandIn, tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))},
-        "SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", "PORT": str(port),
-    }
-    imported = subprocess.run(
-        [sys.executable, "-m", "bot", "import", *(str(p) for p in sorted(Path(DATASET).glob("*.csv")))],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
-    assert imported.returncode == 0, imported.stderr
+    env = serve_env(tmp_path, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET,
+                    SLACK_API_URL=slack.api_url, PORT=str(port))
+    import_demo_dataset(env, tmp_path)
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

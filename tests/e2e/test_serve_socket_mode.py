@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.demo.tour import DATASET
 from bot.standins.slack_api import SlackStandIn
 from bot.standins.slack_requests import SlackRequests
 from bot.standins.socket_mode import SLASH_COMMANDS, SocketModeStandIn, socket_payload
 from commands.reauth_check import QueryProblem
+from tests.e2e.serving import import_demo_dataset, serve_env
 
 APP_TOKEN = "xapp-1-A0REAUTH-serve-test"
 
@@ -36,16 +35,8 @@ def slack(socket_mode: SocketModeStandIn) -> Iterator[SlackStandIn]:
 def test_serve_answers_slack_over_socket_mode_and_stops_on_ctrl_c(
     slack: SlackStandIn, socket_mode: SocketModeStandIn, tmp_path: Path
 ) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))},
-        "SLACK_BOT_TOKEN": slack.token, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
-    }
-    imported = subprocess.run(
-        [sys.executable, "-m", "bot", "import", *(str(p) for p in sorted(Path(DATASET).glob("*.csv")))],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
-    assert imported.returncode == 0, imported.stderr
+    env = serve_env(tmp_path, SLACK_BOT_TOKEN=slack.token, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=slack.api_url)
+    import_demo_dataset(env, tmp_path)
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -95,11 +86,8 @@ def test_serve_answers_slack_over_socket_mode_and_stops_on_ctrl_c(
 def test_serve_names_the_token_slack_refused_and_exits_2(
     slack: SlackStandIn, tmp_path: Path, bot_token: str | None, app_token: str, says: str
 ) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))},
-        "SLACK_BOT_TOKEN": bot_token or slack.token, "SLACK_APP_TOKEN": app_token, "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
-    }
+    env = serve_env(tmp_path, SLACK_BOT_TOKEN=bot_token or slack.token, SLACK_APP_TOKEN=app_token,
+                    SLACK_API_URL=slack.api_url)
     served = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert served.returncode == 2, served.stderr
