@@ -33,7 +33,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from bench.populations import BENCH_NOW, DEFAULT_SEED, postgres_population, sqlite_population
 from bot.app import build_context
@@ -43,7 +43,8 @@ from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from commands.digest import local_day
 from models import Database
-from models.digest_queries import count_stuck, customers_with_live_authorizations
+from models.customers import CustomerRow
+from models.digest_queries import count_stuck, not_connected
 
 TARGET_SECONDS = 2.0
 TARGET_PEAK_MB = 300
@@ -72,7 +73,7 @@ def measure(url: str, slack_url: str, slack_token: str, repeat: int) -> dict[str
 
     def floor() -> int:
         with db.transaction() as session:
-            statement = customers_with_live_authorizations(BENCH_NOW, dialect).add_columns(func.count())
+            statement = select(func.count()).where(CustomerRow.live_authorizations > 0, not_connected(BENCH_NOW))
             return int(session.execute(statement).scalar_one())
 
     def digest() -> Any:

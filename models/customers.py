@@ -23,6 +23,16 @@ class CustomerRow(Base):
     utility: Mapped[str] = mapped_column(String(8))
     enrollment_status: Mapped[str | None] = mapped_column(String(16))
     last_data_at: Mapped[datetime | None]
+    # What the rules read of the customer's authorizations and procedures, summed up: how many are
+    # pending or active, their newest grant, function blocks and earliest consent end; the first and
+    # last procedure sent. Written only by the database's triggers (migration 0006) whenever one of
+    # those rows changes; read by the digest instead of joining a million customers to them.
+    live_authorizations: Mapped[int] = mapped_column(server_default="0")
+    live_newest_grant: Mapped[datetime | None] = mapped_column()
+    live_function_blocks: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    live_earliest_end: Mapped[datetime | None] = mapped_column()
+    first_procedure_at: Mapped[datetime | None] = mapped_column()
+    last_procedure_at: Mapped[datetime | None] = mapped_column()
 
 
 def _function_blocks_of(context: DefaultExecutionContext) -> int:

@@ -94,3 +94,11 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_database: Database) -> Iterator[Database]:
+    """The run's PostgreSQL database, emptied, for tests about PostgreSQL-only behaviour."""
+    _truncate_all(postgres_database)
+    yield postgres_database
+    _truncate_all(postgres_database)

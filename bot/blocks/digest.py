@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
     Block,
@@ -43,7 +43,10 @@ MAX_REPLY_TEXT = 11_000
 MAX_LIST_REPLIES = 5
 # Section text is cut below the limit, so mrkdwn markup never straddles it.
 _SECTION_BUDGET = MAX_SECTION_TEXT - 100
-CSV_HEADER = ("customer_id", "utility", "category", "action", "days_stuck", "stuck_since")
+CSV_HEADER = ("customer_id", "utility", "category", "action", "days_stuck", "stuck_since_utc")
+# Spreadsheets read this as a date and time (they leave ISO 8601's "T...+00:00" as text); days_stuck
+# carries the exact age.
+SINCE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def day_text(digest: Digest) -> str:
@@ -186,7 +189,7 @@ def csv_row(customer: StuckCustomer, now: datetime) -> tuple[str, ...]:
         customer.reason,
         REASON_ACTIONS[customer.reason],
         "" if days is None else str(days),
-        "" if since is None else since.isoformat(),
+        "" if since is None else since.astimezone(UTC).strftime(SINCE_FORMAT),
     )
 
 

@@ -22,6 +22,7 @@ from models.digest_queries import stuck_customers
 from models.function_blocks import function_block_mask, required_mask
 from models.imports import import_file
 from tests.digest.conftest import NOW, Customers
+from tests.summaries import assert_in_step
 
 SCOPES = ["FB=1_3_4_5_13_14;IntervalDuration=900", "fb = 1_ 3_4_5 ;", "FB=1_3;FB=4_5", "FB=13_4_5", "ns0:FB=1_3_4_5",
           "FB=1_3_4_5_99", "", None, "FB=1_3_4_²5"]
@@ -85,15 +86,49 @@ def test_every_writer_keeps_the_mask_in_step_with_the_scope(db: Database, tmp_pa
     assert masks == {"A-1": required_mask({1, 3, 4, 5}), "A-2": required_mask({4, 5})}
 
 
-def test_sqlite_plans_the_digest_on_the_partial_index(sqlite_db: Database) -> None:
+def test_sqlite_plans_the_digest_as_one_scan_of_customers(sqlite_db: Database) -> None:
     Customers(sqlite_db).stuck("C-1")
-    statement = stuck_customers(NOW, "sqlite")
+    statement = stuck_customers(NOW)
     with sqlite_db.engine.connect() as connection:
         compiled = statement.compile(connection)
         plan = connection.exec_driver_sql(
             f"EXPLAIN QUERY PLAN {compiled.string}", tuple(compiled.params[k] for k in compiled.positiontup or [])
         ).all()
-    details = [str(row[-1]) for row in plan]
-    # Customers scanned once, each one's live authorizations read from the index alone.
-    assert any("COVERING INDEX ix_authorizations_customer_id_status_granted_at" in d for d in details), details
-    assert any(d.startswith("SCAN customers") for d in details), details
+    steps = {row[0]: (row[1], str(row[-1])) for row in plan}
+    top_level = [detail for parent, detail in steps.values() if parent == 0]
+    # Customers scanned once, no join: authorizations and procedures are read only inside the correlated
+    # subqueries, for the customers whose summary does not answer at that moment.
+    assert top_level[0] == "SCAN customers", plan
+    assert all(d.startswith("CORRELATED SCALAR SUBQUERY") for d in top_level[1:]), plan
+    assert any("COVERING INDEX ix_authorizations_customer_id_status_granted_at" in d for _, d in steps.values()), plan
+
+
+def test_the_migration_sums_up_existing_customers(blank_url: str) -> None:
+    db = Database(blank_url)
+    try:
+        with db.engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0005")
+            connection.execute(text("INSERT INTO customers (id, utility) VALUES ('C-1', 'SCE'), ('C-2', 'SCE')"))
+            connection.execute(text(
+                "INSERT INTO authorizations (id, customer_id, status, granted_at, authorized_end) VALUES "
+                "('A-1', 'C-1', 'active', '2026-11-01 00:00:00', NULL), "
+                "('A-2', 'C-1', 'pending', '2026-11-05 00:00:00', '2027-01-01 00:00:00'), "
+                "('A-3', 'C-1', 'revoked', '2026-11-09 00:00:00', NULL)"
+            ))
+            connection.execute(text(
+                "INSERT INTO procedures (customer_id, sent_at, ticket_id) VALUES "
+                "('C-1', '2026-10-01 00:00:00', 'T-1'), ('C-1', '2026-10-20 00:00:00', 'T-2')"
+            ))
+
+        db.upgrade()
+
+        assert assert_in_step(db) == {
+            "C-1": (2, datetime(2026, 11, 5, tzinfo=UTC), 0, datetime(2027, 1, 1, tzinfo=UTC),
+                    datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC)),
+            "C-2": (0, None, 0, None, None, None),
+        }
+    finally:
+        db.dispose()
