@@ -7,15 +7,16 @@ for the run), or a PostgreSQL database created, loaded with COPY, vacuumed and a
 The measuring runs in a child process, so its peak memory (`ru_maxrss`) is the digest's own, not the
 generator's. Each figure is the median of `--repeat` runs after one warm-up (minimum in brackets):
 
-- floor: `SELECT count(*)` of the not-connected customers joined to their live authorizations, with the
-  digest's own predicates and join order: the rows a digest cannot avoid reading;
+- floor: `SELECT count(*)` of the not-connected customers with a pending or active authorization, with the
+  digest's own predicates: the one scan of customers a digest cannot avoid;
 - digest: what the channel message needs (counts per category, the 10 longest stuck, escalations,
-  the changes and the trend from earlier digests), in one statement: the figure the 2 s target is for;
-- digest + full list: the same pass also streaming every stuck customer into the CSV;
+  the changes and the trend from earlier digests);
+- digest + full list: the same with every stuck customer streamed into the CSV, as `run_digest` builds it;
 - posted: `run_digest` end to end against the Slack stand-in (claim, lease, post, CSV upload, done);
 - home counts: the App Home's live counts.
 
-Target: digest <= 2 s and peak memory < 300 MB at 1,000,000 customers, on SQLite and on PostgreSQL.
+Target: at 1,000,000 customers, on SQLite and on PostgreSQL, the digest with its full list <= 2 s and peak
+memory < 300 MB.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def report(results: dict[str, Any], customers: int, say: Callable[[str], None] =
         say(f"  {name:<34} {statistics.median(runs):7.3f} s  (min {min(runs):.3f})")
 
     say(f"  {customers:,} customers, {results['database']}: {results['stuck']:,} stuck; "
-        f"floor reads {results['floor_rows']:,} live authorizations of not-connected customers")
+        f"the floor counts {results['floor_rows']:,} not-connected customers with a live authorization")
     line("floor (raw SQL count)", "floor")
     line("digest (message: counts, top 10)", "digest")
     line("digest + full list (CSV)", "digest_and_list")
@@ -133,9 +134,9 @@ def report(results: dict[str, Any], customers: int, say: Callable[[str], None] =
     line("App Home counts", "home_counts")
     say(f"  peak memory: {results['peak_rss_mb']:.0f} MB RSS (the measuring process); Python heap peak "
         f"of one posted run {results['python_peak_mb']:.0f} MB; CSV {results['csv_bytes'] / 2**20:.1f} MB")
-    digest_ok = bool(statistics.median(results["digest"]) <= TARGET_SECONDS)
+    digest_ok = bool(statistics.median(results["digest_and_list"]) <= TARGET_SECONDS)
     memory_ok = bool(results["peak_rss_mb"] < TARGET_PEAK_MB)
-    say(f"  target: digest <= {TARGET_SECONDS} s: {'met' if digest_ok else 'MISSED'}; "
+    say(f"  target: digest with its full list <= {TARGET_SECONDS} s: {'met' if digest_ok else 'MISSED'}; "
         f"peak < {TARGET_PEAK_MB} MB: {'met' if memory_ok else 'MISSED'}")
     return digest_ok and memory_ok
 
