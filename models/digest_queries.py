@@ -44,7 +44,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from commands.digest import (
     ESCALATION_AGE_LIMITS,
@@ -202,7 +202,9 @@ _V = TypeVar("_V", bound=Hashable)
 
 
 def per_utility(
-    utility: ColumnElement[str], setting: Callable[[Utility], _V], test: Callable[[_V], ColumnElement[bool]]
+    utility: ColumnElement[str] | InstrumentedAttribute[str],
+    setting: Callable[[Utility], _V],
+    test: Callable[[_V], ColumnElement[bool]],
 ) -> ColumnElement[bool]:
     """`test` on each customer's utility's `setting`: one test when every utility has the same setting
     (cheaper per row), else one per utility."""

@@ -3,6 +3,7 @@ digest's query planned on its partial index."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 
 from models import Database
 from models.customers import AuthorizationRow
@@ -45,14 +46,21 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def at_revision(db: Database, revision: str) -> Iterator[Connection]:
+    """A connection to `db` migrated only up to `revision`, to write rows as the code of that time did."""
+    with db.engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        yield connection
+
+
 def test_the_migration_fills_the_mask_of_existing_authorizations(blank_url: str) -> None:
     db = Database(blank_url)
     try:
-        with db.engine.begin() as connection:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0002")
+        with at_revision(db, "0002") as connection:
             connection.execute(text("INSERT INTO customers (id, utility) VALUES ('C-1', 'SCE')"))
             for n, scope in enumerate(SCOPES):
                 connection.execute(text(
@@ -106,11 +114,7 @@ def test_sqlite_plans_the_digest_as_one_scan_of_customers(sqlite_db: Database) -
 def test_the_migration_sums_up_existing_customers(blank_url: str) -> None:
     db = Database(blank_url)
     try:
-        with db.engine.begin() as connection:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0005")
+        with at_revision(db, "0005") as connection:
             connection.execute(text("INSERT INTO customers (id, utility) VALUES ('C-1', 'SCE'), ('C-2', 'SCE')"))
             connection.execute(text(
                 "INSERT INTO authorizations (id, customer_id, status, granted_at, authorized_end) VALUES "
