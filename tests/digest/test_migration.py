@@ -50,11 +50,15 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def at_revision(db: Database, revision: str) -> Iterator[Connection]:
     """A connection to `db` migrated only up to `revision`, to write rows as the code of that time did."""
     with db.engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        command.upgrade(alembic_config(connection), revision)
         yield connection
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
 
 
 def test_the_migration_fills_the_mask_of_existing_authorizations(blank_url: str) -> None:
@@ -134,5 +138,24 @@ def test_the_migration_sums_up_existing_customers(blank_url: str) -> None:
                     datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC)),
             "C-2": (0, None, 0, None, None, None),
         }
+    finally:
+        db.dispose()
+
+
+def test_going_back_to_0005_and_forward_keeps_every_row(blank_url: str) -> None:
+    db = Database(blank_url)
+    try:
+        db.upgrade()
+        Customers(db).add("C-1", authorizations=(("active", NOW, None, None),), procedures=(NOW,))
+        with db.engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0005")
+        with db.engine.connect() as connection:
+            counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                      for table in ("customers", "authorizations", "procedures")]
+        assert counts == [1, 1, 1]
+
+        db.upgrade()
+
+        assert assert_in_step(db)["C-1"][0] == 1
     finally:
         db.dispose()

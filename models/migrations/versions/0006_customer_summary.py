@@ -66,10 +66,9 @@ SUMMARIES = (
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    with op.batch_alter_table("customers") as batch:
-        for summary in SUMMARIES:
-            for name, kind, default in summary.columns:
-                batch.add_column(sa.Column(name, kind(), nullable=default is None, server_default=default))
+    for summary in SUMMARIES:
+        for name, kind, default in summary.columns:
+            op.add_column("customers", sa.Column(name, kind(), nullable=default is None, server_default=default))
     for summary in SUMMARIES:
         if postgresql:
             _postgresql_triggers(summary)
@@ -136,7 +135,8 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {summary.table}_summary_{event}{on}")
         if postgresql:
             op.execute(f"DROP FUNCTION IF EXISTS {summary.table}_summary()")
-    with op.batch_alter_table("customers") as batch:
-        for summary in reversed(SUMMARIES):
-            for name, _, _ in reversed(summary.columns):
-                batch.drop_column(name)
+    # ALTER TABLE, never a batch copy: on SQLite a copy drops the old customers table, and with foreign
+    # keys on, dropping it deletes every authorization and procedure.
+    for summary in reversed(SUMMARIES):
+        for name, _, _ in reversed(summary.columns):
+            op.execute(f"ALTER TABLE customers DROP COLUMN {name}")
