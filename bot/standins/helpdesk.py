@@ -18,6 +18,7 @@ import html
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -76,6 +77,8 @@ class _Fault:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Lets the stand-in hold its port while stopped (`HelpdeskStandIn.stop`).
+    allow_reuse_port = True
 
     def __init__(self, address: tuple[str, int], standin: HelpdeskStandIn) -> None:
         super().__init__(address, _Handler)
@@ -141,6 +144,7 @@ class HelpdeskStandIn(ABC):
         self._port = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._held: socket.socket | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -150,6 +154,9 @@ class HelpdeskStandIn(ABC):
             return self
         self._server = _Server(("127.0.0.1", self._port), self)
         self._port = self._server.server_address[1]
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.01},  # stop() waits up to one poll
@@ -159,15 +166,28 @@ class HelpdeskStandIn(ABC):
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Close the listening socket: connections are refused until ``start()`` again."""
+    def stop(self, *, release: bool = False) -> None:
+        """Close the listening socket: connections are refused until ``start()`` again.
+
+        The port stays held by a bound socket that does not listen (bound before the listener closes,
+        both with SO_REUSEPORT), so no other server, another test's included, can take it meanwhile
+        and answer in the stopped stand-in's place. ``release=True`` gives the port up.
+        """
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        if server is not None and not release and self._held is None:
+            held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            held.bind(("127.0.0.1", self._port))
+            self._held = held
         if server is not None:
             server.shutdown()
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        if release and self._held is not None:
+            self._held.close()
+            self._held = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -178,7 +198,7 @@ class HelpdeskStandIn(ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.stop(release=True)
 
     @property
     def base_url(self) -> str:
