@@ -138,3 +138,15 @@ def test_two_postgresql_writers_for_one_customer_leave_the_summary_whole(postgre
     thread.join(10)
     assert not errors and not thread.is_alive()
     assert assert_in_step(db)["C-RACE"][0] == 2
+
+
+@pytest.mark.postgres
+def test_truncating_a_summed_table_on_postgresql_empties_the_summaries(postgres_db: Database) -> None:
+    db = postgres_db
+    add_customers(db, "C-1")
+    with db.transaction() as session:
+        session.execute(insert(AuthorizationRow), [authorization("A-1", "C-1")])
+        session.execute(insert(ProcedureRow), [{"customer_id": "C-1", "sent_at": T0, "ticket_id": "T-1"}])
+    with db.engine.begin() as connection:
+        connection.execute(text("TRUNCATE authorizations, procedures"))
+    assert assert_in_step(db)["C-1"] == (0, None, 0, None, None, None)
