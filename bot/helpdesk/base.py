@@ -321,6 +321,20 @@ class HelpdeskClient(ABC):
     def ticket_url(self, ticket_id: str) -> str:
         """The link an agent opens to see the ticket."""
 
-    @abstractmethod
     def parse_ticket_reference(self, text: str) -> str | None:
-        """The ticket id in a bare id or this helpdesk's ticket URL; None for anything else."""
+        """The ticket id in a bare id (``123``, ``#123``) or a link on this helpdesk's own host; None for
+        anything else (a link to another account's host would name a different ticket here)."""
+        bare = bare_ticket_id(text)
+        if bare is not None:
+            return bare
+        path = url_path_on_host(text, frozenset({host_of(self.links_url)}))
+        return None if path is None else self.ticket_in_link(path)
+
+    @property
+    def links_url(self) -> str:
+        """Where agents' links to tickets live: the API's own host unless the helpdesk says otherwise."""
+        return self.base_url
+
+    @abstractmethod
+    def ticket_in_link(self, path: str) -> str | None:
+        """The ticket id in the path of a link on `links_url`'s host; None if it names no ticket."""

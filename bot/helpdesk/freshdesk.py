@@ -9,10 +9,7 @@ import httpx
 from bot.helpdesk.base import (
     HelpdeskClient,
     HelpdeskRequest,
-    bare_ticket_id,
-    host_of,
     text_to_html,
-    url_path_on_host,
 )
 from bot.helpdesk.retry import RetryPolicy
 
@@ -64,11 +61,7 @@ class FreshdeskHelpdesk(HelpdeskClient):
     def ticket_url(self, ticket_id: str) -> str:
         return f"{self.base_url}/a/tickets/{ticket_id}"
 
-    def parse_ticket_reference(self, text: str) -> str | None:
-        """``123``, ``#123``, ``https://<this account>/a/tickets/123`` or ``.../helpdesk/tickets/123``."""
-        bare = bare_ticket_id(text)
-        if bare is not None:
-            return bare
-        path = url_path_on_host(text, frozenset({host_of(self.base_url)}))
-        match = _TICKET_PATH.fullmatch(path or "")
+    def ticket_in_link(self, path: str) -> str | None:
+        """``/a/tickets/123`` or ``/helpdesk/tickets/123``."""
+        match = _TICKET_PATH.fullmatch(path)
         return match.group(1) if match else None

@@ -9,10 +9,8 @@ import httpx
 from bot.helpdesk.base import (
     HelpdeskClient,
     HelpdeskRequest,
-    bare_ticket_id,
     host_of,
     text_to_html,
-    url_path_on_host,
 )
 from bot.helpdesk.retry import RetryPolicy
 
@@ -102,13 +100,13 @@ class IntercomHelpdesk(HelpdeskClient):
     def ticket_url(self, ticket_id: str) -> str:
         return f"{self.app_url}/a/inbox/{self._workspace_id or '_'}/inbox/conversation/{ticket_id}"
 
-    def parse_ticket_reference(self, text: str) -> str | None:
-        """``123``, ``#123`` or an Intercom inbox link to conversation 123."""
-        bare = bare_ticket_id(text)
-        if bare is not None:
-            return bare
-        path = url_path_on_host(text, frozenset({host_of(self.app_url)}))
-        match = _CONVERSATION_PATH.fullmatch(path or "")
+    @property
+    def links_url(self) -> str:
+        return self.app_url
+
+    def ticket_in_link(self, path: str) -> str | None:
+        """An inbox link to a conversation, in this workspace (or Intercom's ``_``) when one is set."""
+        match = _CONVERSATION_PATH.fullmatch(path)
         if match is None:
             return None
         workspace, conversation = match.groups()

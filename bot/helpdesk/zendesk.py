@@ -9,9 +9,6 @@ import httpx
 from bot.helpdesk.base import (
     HelpdeskClient,
     HelpdeskRequest,
-    bare_ticket_id,
-    host_of,
-    url_path_on_host,
 )
 from bot.helpdesk.retry import RetryPolicy
 
@@ -76,14 +73,7 @@ class ZendeskHelpdesk(HelpdeskClient):
     def ticket_url(self, ticket_id: str) -> str:
         return f"{self.base_url}/agent/tickets/{ticket_id}"
 
-    def parse_ticket_reference(self, text: str) -> str | None:
-        """``123``, ``#123`` or ``https://<this account>/agent/tickets/123``.
-
-        A link to another Zendesk account is refused: its number would name a different ticket here.
-        """
-        bare = bare_ticket_id(text)
-        if bare is not None:
-            return bare
-        path = url_path_on_host(text, frozenset({host_of(self.base_url)}))
-        match = _AGENT_TICKET_PATH.fullmatch(path or "")
+    def ticket_in_link(self, path: str) -> str | None:
+        """``/agent/tickets/123``."""
+        match = _AGENT_TICKET_PATH.fullmatch(path)
         return match.group(1) if match else None
