@@ -284,7 +284,7 @@ def stuck_snapshot(
         if kind == 0:
             by_reason[Reason(reason)] = int(n)
             continue
-        customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _aware(stuck_since))
+        customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(stuck_since))
         if len(first) < longest:
             first.append(customer)
         if each is not None:
@@ -312,7 +312,7 @@ def _stream_list(session: Session, now: datetime, dialect: str, longest: int, li
         tally.update(map(_REASON_OF_ROW, batch))
         for reason, since, line in batch[: max(wanted - seen, 0)]:
             customer_id, utility = _id_and_utility(line)
-            customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _raw_aware(since))
+            customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(since))
             if seen < longest:
                 first.append(customer)
             if seen < listing.keep:
@@ -426,14 +426,8 @@ def _tune(session: Session, dialect: str) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
-
-
-def _raw_aware(value: str | datetime | None) -> datetime | None:
-    """A timestamp as the driver returns it untyped: SQLite's text (UTC), PostgreSQL's aware datetime."""
+def _utc(value: str | datetime | None) -> datetime | None:
+    """A stored moment as it comes back, SQLite's text (UTC, no offset) or a datetime, as an aware UTC one."""
     if value is None:
         return None
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
