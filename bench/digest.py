@@ -38,14 +38,14 @@ from sqlalchemy import func, select
 
 from bench.populations import BENCH_NOW, DEFAULT_SEED, postgres_population, sqlite_population
 from bot.app import build_context
-from bot.blocks.digest import ListWriter
-from bot.digest import DigestPosted, build_digest, run_digest
+from bot.features.digest.blocks import ListWriter
+from bot.features.digest.service import DigestPosted, build_digest, run_digest
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from commands.digest import local_day
 from models import Database
 from models.customers import CustomerRow
-from models.digest_queries import count_stuck, not_connected
+from models.digest.queries import count_stuck, not_connected
 
 TARGET_SECONDS = 2.0
 TARGET_PEAK_MB = 300

@@ -12,14 +12,18 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.context import BotContext, utc_now
-from bot.deliveries import build_deliveries
+from bot.features.app_home import listeners as app_home_listeners
+from bot.features.check import listeners as check_listeners
+from bot.features.escalations import listeners as escalation_listeners
+from bot.features.escalations.posts import escalation_deliveries
+from bot.features.post_steps import listeners as post_steps_listeners
+from bot.features.post_steps.service import OUTBOX_KIND as STEPS_OUTBOX_KIND
+from bot.features.post_steps.service import configured_helpdesk, steps_delivery
+from bot.features.post_steps.template_files import load_templates
 from bot.helpdesk import Helpdesk, RetryPolicy
-from bot.listeners import register_listeners
-from bot.outbox import Outbox
-from bot.post_steps import configured_helpdesk
+from bot.outbox import Delivery, Outbox
 from bot.settings import Settings
-from bot.templates import load_templates
-from commands.steps import StepTemplate
+from commands.post_steps import StepTemplate
 from models import Database
 
 log = logging.getLogger("reauth_bot")
@@ -64,8 +68,21 @@ def build_context(
         helpdesk=helpdesk or configured_helpdesk(settings, retry_policy),
         templates=templates if templates is not None else load_templates(settings.templates_dir),
     )
-    context.outbox = Outbox(context.db, build_deliveries(context, context.client), clock=clock)
+    context.outbox = Outbox(context.db, outbox_deliveries(context, context.client), clock=clock)
     return context
+
+
+def outbox_deliveries(context: BotContext, client: WebClient) -> dict[str, Delivery]:
+    """The outbox's registry: every kind of exactly-once side effect and how it is delivered."""
+    return {STEPS_OUTBOX_KIND: steps_delivery(context), **escalation_deliveries(context, client)}
+
+
+def register_listeners(app: App, context: BotContext) -> None:
+    """One path from "Slack sent X" to "this function runs": each feature's `register(app, context)`."""
+    check_listeners.register(app, context)
+    post_steps_listeners.register(app, context)
+    escalation_listeners.register(app, context)
+    app_home_listeners.register(app, context)
 
 
 def create_app(

@@ -11,17 +11,46 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from dotenv import load_dotenv
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.app import build_context, create_app
 from bot.context import utc_now
-from bot.escalations import CaseAuthorizations, case_authorizations
+from bot.demo.tour import run_tour
+from bot.features.check.blocks import check_blocks
+from bot.features.digest.blocks import digest_blocks
+from bot.features.digest.service import (
+    DigestAlreadyPosted,
+    DigestBusy,
+    DigestPosted,
+    DigestPreview,
+    run_digest,
+)
+from bot.features.escalations.service import (
+    CaseAuthorizations,
+    case_authorizations,
+    post_now,
+    tell_cases_about_import,
+)
+from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
+from bot.server import http_server, stop_server
 from bot.settings import Settings, SettingsError
-from commands.importing import ImportFailed
-from commands.reauth_check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
-from commands.steps import StepTemplate
+from bot.terminal_text import blocks_as_text
+from bot.workers import start_workers
+from commands.check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
+from commands.digest import local_day
+from commands.imports import ImportFailed
+from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
+from models.check import SqlCaseRecords
+from models.imports import import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
 
@@ -80,7 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from dotenv import load_dotenv
 
     load_dotenv(Path.cwd() / ".env")
     logging.basicConfig(
@@ -125,7 +153,6 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_USAGE
         now = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     db = open_database(settings)
-    from models.records import SqlCaseRecords
 
     with db.transaction() as session:
         outcome = check(SqlCaseRecords(session), args.query, now=now, agent=_cli_agent(), source="cli")
@@ -137,9 +164,6 @@ def _cli_agent() -> str:
 
 
 def _print_outcome(outcome: CheckOutcome, *, as_json: bool) -> int:
-    from bot import messages
-    from bot.blocks.check import check_blocks
-    from bot.blocks.text import blocks_as_text
 
     if isinstance(outcome, Invalid):
         print(f"reauth-bot: {messages.QUERY_PROBLEMS[outcome.problem]}", file=sys.stderr)
@@ -199,7 +223,6 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from models.imports import import_files
 
     db = open_database(settings)
     missing = [str(p) for p in args.files if not p.is_file()]
@@ -221,8 +244,6 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorizations) -> None:
     """Authorization changes of customers with an open escalation, and customers now connected, go to the
     case threads: posted now when Slack is configured, else queued for `reauth-bot serve` to post."""
-    from bot.app import build_context
-    from bot.escalations import post_now, tell_cases_about_import
 
     try:
         context = build_context(settings, db=db)
@@ -239,16 +260,12 @@ def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorization
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_context, create_app
-    from bot.server import http_server, stop_server
-    from bot.workers import start_workers
 
     settings.require_slack()
     templates = _load_templates_or_none(settings)
     if templates is None:
         return EXIT_USAGE
     context = build_context(settings, db=open_database(settings), templates=templates)
-    from slack_bolt.error import BoltError
 
     try:
         app = create_app(settings, context=context)
@@ -259,8 +276,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     log = logging.getLogger("reauth_bot")
     try:
         if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-            from slack_sdk.errors import SlackApiError
 
             log.info("serving over Socket Mode")
             try:
@@ -287,7 +302,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _load_templates_or_none(settings: Settings) -> Mapping[str, StepTemplate] | None:
     """The step templates, or None after printing one line naming every problem."""
-    from bot.templates import TemplateError, load_templates
 
     try:
         return load_templates(settings.templates_dir)
@@ -298,7 +312,6 @@ def _load_templates_or_none(settings: Settings) -> Mapping[str, StepTemplate] | 
 
 
 def _templates_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.templates import PACKAGED_DIR, TemplateError, load_templates
 
     folder = args.folder or settings.templates_dir or PACKAGED_DIR
     try:
@@ -313,7 +326,6 @@ def _templates_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_context
 
     templates = _load_templates_or_none(settings)
     if templates is None:
@@ -329,15 +341,55 @@ def _outbox_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"outbox: {attempted} due post(s) attempted")
     return EXIT_OK
 
-
 def _digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.digest import digest_command
+    """`reauth-bot digest [--date D] [--channel C] [--dry-run]`: exit 0 posted or already posted,
+    1 when posting failed, 2 on a usage error."""
+    channel = args.channel or settings.digest_channel
+    if args.channel:
+        try:
+            channel = Settings.from_env({"DIGEST_CHANNEL": args.channel}).digest_channel
+        except SettingsError:
+            return _usage(f"--channel must be a channel ID such as C0123ABCD, not {args.channel!r}")
+    now = utc_now()
+    today = local_day(now, settings.digest_tz)
+    day = today
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            return _usage(messages.digest_bad_date(args.date))
+        if day > today:
+            return _usage(messages.digest_future_date(args.date, today.isoformat()))
+    if channel is None and not args.dry_run:
+        return _usage(messages.DIGEST_NO_CHANNEL)
+    if not args.dry_run and not settings.slack_bot_token:
+        return _usage("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) into .env")
+    context = build_context(settings, db=open_database(settings))
+    outcome = run_digest(context, day, channel or "", dry_run=args.dry_run)
+    where = channel or "(no channel)"
+    if isinstance(outcome, DigestPreview):
+        print(blocks_as_text(digest_blocks(outcome.digest)))
+        print(f"\n(dry run: {outcome.digest.total:,} customers in the full list; nothing was claimed or posted)")
+        return EXIT_OK
+    if isinstance(outcome, DigestPosted):
+        print(messages.digest_posted(day.isoformat(), where, outcome.ts, outcome.recovered))
+        return EXIT_OK
+    if isinstance(outcome, DigestAlreadyPosted):
+        print(messages.digest_already_posted(day.isoformat(), where, outcome.run.ts))
+        return EXIT_OK
+    if isinstance(outcome, DigestBusy):
+        print(messages.digest_busy(day.isoformat(), where))
+        return EXIT_OK
+    print(f"reauth-bot: {messages.digest_failed(day.isoformat(), where, outcome.reason)}", file=sys.stderr)
+    return EXIT_FAILED
 
-    return digest_command(args, settings)
+
+def _usage(text: str) -> int:
+    print(f"reauth-bot: {text}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo.tour import run_tour
 
     return int(run_tour(database_url=args.database))
 

@@ -15,7 +15,7 @@ from models import Database
 if TYPE_CHECKING:
     from bot.helpdesk import Helpdesk
     from bot.outbox import Outbox
-    from commands.steps import StepTemplate
+    from commands.post_steps import StepTemplate
 
 
 def utc_now() -> datetime:
@@ -31,7 +31,7 @@ class BotContext:
     clock: Callable[[], datetime] = field(default=utc_now)
     # None when HELPDESK is not set: "Post steps to ticket" then says that no helpdesk is configured.
     helpdesk: Helpdesk | None = None
-    # The canned steps by template name, loaded and checked at start-up (bot.templates.load_templates).
+    # The canned steps by template name, loaded and checked at start-up (post_steps.template_files).
     templates: Mapping[str, StepTemplate] = field(default_factory=dict)
     # Set by build_context: the outbox's deliveries need the context itself.
     outbox: Outbox = field(init=False)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from commands.check import QueryProblem, Report
 from commands.digest import EscalationAge
-from commands.escalate import (
+from commands.escalations import (
     MAX_NOTE,
     MAX_REASON,
     Escalation,
@@ -20,7 +21,6 @@ from commands.escalate import (
     mask_email,
 )
 from commands.policy import FUNCTION_BLOCK_NAMES, policy_for
-from commands.reauth_check import QueryProblem, Report
 from commands.rules import Action, Authorization, Reason
 
 USAGE = (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.context import BotContext
-from bot.digest import digest_scheduler
-from bot.follow_ups import FollowUpWorker
+from bot.features.digest.service import digest_scheduler
+from bot.features.escalations.follow_ups import FollowUpWorker
 from bot.periodic import Periodic
 
 # Seconds between passes. A queued post waits at most this long once its service is back.

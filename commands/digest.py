@@ -2,7 +2,7 @@
 
 Plain Python, no I/O. The categories are reasons of `commands.rules.recommend`: a customer is stuck when
 the rules tell support to act (re-authorize or escalate), and sits in the category of the first reason
-the rules give. `stuck_reason()` says which, for one recommendation; the SQL in `models/digest_queries.py`
+the rules give. `stuck_reason()` says which, for one recommendation; the SQL in `models/digest/queries.py`
 mirrors `recommend` row by row so that the digest and `/reauth-check` agree on every customer.
 """
 

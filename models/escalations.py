@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from commands.escalate import Escalation, Resolution, Status, Ticket
+from commands.escalations import Escalation, Resolution, Status, Ticket
 from models.base import Base
 from models.customers import AuthorizationRow
 
@@ -56,7 +56,7 @@ class EscalationRow(Base):
     taken_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(String(16))  # commands.escalate.Resolution
+    resolution: Mapped[str | None] = mapped_column(String(16))  # commands.escalations.Resolution
 
 
 # At most one open case per customer: the INSERT that opens a case is the claim.

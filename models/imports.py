@@ -11,7 +11,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from commands.importing import (
+from commands.imports import (
     AuthorizationImport,
     CustomerImport,
     ImportFailed,

@@ -34,12 +34,3 @@ class OutboxRow(Base):
 
 
 Index("ix_outbox_status_next_attempt_at", OutboxRow.status, OutboxRow.next_attempt_at)
-
-
-class SlackEventRow(Base):
-    """Events API deliveries already handled: Slack retries up to 3 times, so dedupe by event_id."""
-
-    __tablename__ = "slack_events"
-
-    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    received_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.demo.tour import DATASET
+from bot.demo.stage import DATASET
 
 AS_OF = "2026-11-30T17:00:00Z"
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.import_graph import imports_in
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ROOT / "commands"
 FORBIDDEN = frozenset(
     {"slack_bolt", "slack_sdk", "httpx", "sqlalchemy", "alembic", "psycopg", "waitress", "bot", "models"}
 )
-_DYNAMIC_IMPORTERS = frozenset({"import_module", "__import__"})
 
 
 @dataclass(frozen=True)
@@ -32,35 +34,13 @@ def _is_forbidden(module: str) -> bool:
 
 def forbidden_imports(source: str, file: str, package: str = "commands") -> list[Violation]:
     """Every import in `source` (a module of `package`) that reaches a forbidden top-level package."""
-    found: list[Violation] = []
-    package_parts = package.split(".") if package else []
-    for node in ast.walk(ast.parse(source, filename=file)):
-        modules: list[str] = []
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0:
-                modules = [node.module or ""]
-            else:
-                keep = len(package_parts) - (node.level - 1)
-                base = package_parts[: max(keep, 0)]
-                if node.module:
-                    modules = [".".join([*base, node.module])]
-                else:
-                    # `from .. import models`: each name is a module of `base`.
-                    modules = [".".join([*base, alias.name]) for alias in node.names]
-        elif isinstance(node, ast.Call) and _calls_importer(node.func) and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                modules = [first.value]
-        found.extend(Violation(file, getattr(node, "lineno", 0), m) for m in modules if _is_forbidden(m))
-    return found
-
-
-def _calls_importer(func: ast.expr) -> bool:
-    if isinstance(func, ast.Name):
-        return func.id in _DYNAMIC_IMPORTERS
-    return isinstance(func, ast.Attribute) and func.attr in _DYNAMIC_IMPORTERS
+    return [
+        Violation(file, found.line, module)
+        for found in imports_in(source, file, package)
+        # `from .. import models`: with no module above, each name is a top-level module.
+        for module in ([found.module] if found.module else list(found.names))
+        if _is_forbidden(module)
+    ]
 
 
 def command_modules() -> list[Path]:
@@ -84,7 +64,7 @@ def test_commands_import_no_io_library_and_no_other_layer() -> None:
 
 def test_the_walker_sees_the_real_modules() -> None:
     names = {p.name for p in command_modules()}
-    assert {"__init__.py", "rules.py", "reauth_check.py", "policy.py", "scope.py", "importing.py"} <= names
+    assert {"__init__.py", "rules.py", "check.py", "policy.py", "scope.py", "imports.py"} <= names
     # The walker reads real imports out of them, so an empty result above is not for want of looking.
     rules = (COMMANDS / "rules.py").read_text(encoding="utf-8")
     with_policy = forbidden_imports(rules.replace("commands.policy", "models.policy"), "commands/rules.py")
@@ -99,7 +79,7 @@ OFFENDING: dict[str, tuple[str, int, str]] = {
     "several on one line": ("import os, alembic\n", 1, "alembic"),
     "bot package": ("from bot.settings import Settings\n", 1, "bot.settings"),
     "models package": ("from models import Database\n", 1, "models"),
-    "models submodule": ("import models.records\n", 1, "models.records"),
+    "models submodule": ("import models.check\n", 1, "models.check"),
     "psycopg": ("import psycopg\n", 1, "psycopg"),
     "waitress": ("from waitress import serve\n", 1, "waitress"),
     "slack_bolt": ("from slack_bolt import App\n", 1, "slack_bolt"),
@@ -142,3 +122,16 @@ ALLOWED: dict[str, str] = {
 @pytest.mark.parametrize("source", list(ALLOWED.values()), ids=list(ALLOWED))
 def test_the_walker_allows_plain_python(source: str) -> None:
     assert forbidden_imports(source, "commands/example.py") == []
+
+
+def test_importing_every_commands_module_loads_no_io_library() -> None:
+    # What the walker reads is what is written; this is what Python really loads, the whole package at once.
+    modules = [".".join(path.relative_to(ROOT).with_suffix("").parts) for path in command_modules()]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name.removesuffix('.__init__'))\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(FORBIDDEN)!r})\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -6,54 +6,24 @@ signs them, and the clock is fixed so every run prints the same answers.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.blocks.text import blocks_as_text
 from bot.demo.harness import LocalBot
 from bot.demo.population import insert_population
+from bot.demo.stage import DATASET, DEMO_NOW, banner, say
+from bot.demo.tour_check import tour_check
 from bot.demo.tour_digest import tour_digest
 from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
-from commands.importing import ImportFailed
+from commands.imports import ImportFailed
 from models import Database
 from models.imports import import_files
 
-DATASET = Path(__file__).parent
 DEMO_DATABASE = Path("var/demo.db")
-# Monday 9:00 in California: the moment every demo answer is judged at.
-DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 GENERATED_CUSTOMERS = 3000
 
-SHOWCASE = [
-    ("C-1001", "rule 1, connected"),
-    ("ben.okafor@example.com", "rule 1, connected but with a duplicate authorization (a warning)"),
-    ("C-1003", "rule 2, no live authorization"),
-    ("C-1004", "rule 3, steps already sent twice this month"),
-    ("C-1005", "rule 4, three live authorizations"),
-    ("C-1006", "rule 5, the data types were not all selected"),
-    ("C-1007", "rule 6, authorized 3 days ago"),
-    ("C-1008", "rule 7, re-authorized after our steps, still not connected"),
-    ("C-1009", "rule 8, not connected for more than a week"),
-    ("https://acme.zendesk.com/agent/tickets/4488", "looked up by the ticket support used"),
-    ("pat.lee@example.com", "two customers share this e-mail"),
-    ("nobody@example.com", "no such customer"),
-    ("", "no text at all"),
-]
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def banner(title: str) -> None:
-    say()
-    say("#" * 100)
-    say(f"# {title}")
-    say("#" * 100)
 
 
 def build_demo_database(url: str | None) -> Database:
@@ -72,19 +42,7 @@ def build_demo_database(url: str | None) -> Database:
     return db
 
 
-def tour_reauth_check(bot: LocalBot) -> None:
-    banner("/reauth-check: one customer per row of the rules table, then the bad inputs")
-    for query, why in SHOWCASE:
-        acked = bot.slash(query)
-        say()
-        say(f"$ /reauth-check {query}    ({why})")
-        say(f"  acked: HTTP {acked.status} in {acked.seconds * 1000:.0f} ms")
-        # Bad input is answered in the ack itself, with no lookup.
-        answer = json.loads(acked.body) if acked.body.strip() else bot.answer(acked)
-        say(_indent(blocks_as_text(answer.get("blocks") or []) or answer.get("text", "")))
-
-
-TOUR: list[Callable[[LocalBot], None]] = [tour_reauth_check, tour_escalations, tour_post_steps, tour_digest]
+TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest]
 
 
 def run_tour(database_url: str | None = None) -> int:
@@ -98,10 +56,6 @@ def run_tour(database_url: str | None = None) -> int:
     banner("done: every answer above came from the real app over HTTP")
     db.dispose()
     return 0
-
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  | {line}" for line in text.splitlines())
 
 
 if __name__ == "__main__":

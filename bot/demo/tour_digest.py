@@ -7,17 +7,17 @@ import logging
 import threading
 
 from bot.app import build_context
-from bot.blocks.text import blocks_as_text
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.digest import DigestOutcome, DigestPosted, DigestScheduler
+from bot.demo.stage import DEMO_NOW, banner, indent, say
+from bot.features.digest.service import DigestOutcome, DigestPosted, DigestScheduler
+from bot.terminal_text import blocks_as_text
 
 DIGEST_CHANNEL = "C0DIGEST"
 AGENT = "U0AGENT"
 
 
 def tour_digest(bot: LocalBot) -> None:
-    from bot.demo.tour import DEMO_NOW, banner, say
 
     banner("Daily digest: today's stuck customers, posted once whatever the number of instances")
     logger = logging.getLogger("reauth_bot")
@@ -35,7 +35,7 @@ def tour_digest(bot: LocalBot) -> None:
         message = bot.slack.message(DIGEST_CHANNEL, posted.ts)
         say()
         say(f"  #digest ({DIGEST_CHANNEL}), message {posted.ts}:")
-        say(_indent(blocks_as_text(message["blocks"] or [])))
+        say(indent(blocks_as_text(message["blocks"] or [])))
         thread = bot.slack.thread(DIGEST_CHANNEL, posted.ts)
         for reply in thread:
             files = ", ".join(f"{f['name']} ({f['size']:,} bytes)" for f in reply["files"])
@@ -44,7 +44,7 @@ def tour_digest(bot: LocalBot) -> None:
             name, content = bot.slack.uploads()[-1]
             lines = content.decode("utf-8").splitlines()
             say(f"  {name}, first lines:")
-            say(_indent("\n".join(lines[:4])))
+            say(indent("\n".join(lines[:4])))
         again = DigestScheduler(instances[0], DIGEST_CHANNEL)
         say(f"  a restarted instance ticks again: {type(again.tick()).__name__}; "
             f"messages in #digest: {len([m for m in bot.slack.messages(DIGEST_CHANNEL) if not m['thread_ts']])}")
@@ -70,7 +70,6 @@ def _race(schedulers: list[DigestScheduler]) -> list[DigestOutcome | None]:
 
 
 def _home(bot: LocalBot, context: BotContext) -> None:
-    from bot.demo.tour import say
 
     say()
     say(f"  An agent ({AGENT}) opens the bot's Home tab; Slack delivers app_home_opened, then retries it once:")
@@ -81,8 +80,5 @@ def _home(bot: LocalBot, context: BotContext) -> None:
     bot.slack.wait_for("views.publish")
     view = bot.slack.home_view(AGENT) or {}
     say(f"  views.publish calls: {len(bot.slack.calls_to('views.publish'))}; the Home tab:")
-    say(_indent(blocks_as_text(view.get("blocks") or [])))
+    say(indent(blocks_as_text(view.get("blocks") or [])))
 
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  | {line}" for line in text.splitlines())

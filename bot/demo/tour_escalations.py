@@ -19,13 +19,14 @@ from slack_bolt import App
 from sqlalchemy import select
 
 from bot.app import build_context, create_app
-from bot.blocks.escalation import ESCALATE_ACTION, RESOLVE_ACTION, SHORTCUT_CALLBACK, TAKE_ACTION
-from bot.blocks.text import blocks_as_text, mrkdwn_as_text
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.escalations import case_authorizations, post_now, tell_cases_about_import
-from bot.follow_ups import FollowUpWorker
+from bot.demo.stage import DEMO_NOW, banner, indent, say
+from bot.features.escalations.blocks import ESCALATE_ACTION, RESOLVE_ACTION, SHORTCUT_CALLBACK, TAKE_ACTION
+from bot.features.escalations.follow_ups import FollowUpWorker
+from bot.features.escalations.service import case_authorizations, post_now, tell_cases_about_import
 from bot.settings import Settings
+from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from models import Database
 from models.imports import import_files
 from models.outbox import OutboxRow
@@ -43,7 +44,6 @@ class _Clock:
 
 
 def tour_escalations(bot: LocalBot) -> None:
-    from bot.demo.tour import banner
 
     banner("Escalations: one thread per case in #escalations; everything after it is a reply")
     # The story's own lines say what happens; the bot's INFO log would only repeat it.
@@ -57,7 +57,6 @@ def tour_escalations(bot: LocalBot) -> None:
 
 
 def _tell_the_story(bot: LocalBot) -> None:
-    from bot.demo.tour import DEMO_NOW, say
 
     db = _copy_of(bot.db)
     clock = _Clock(DEMO_NOW)
@@ -136,9 +135,9 @@ def _tell_the_story(bot: LocalBot) -> None:
         say(f"\n#escalations ({CHANNEL}) as Slack shows it now:")
         for shown in story.parents():
             say()
-            say(_indent(blocks_as_text(shown["blocks"] or [])))
+            say(indent(blocks_as_text(shown["blocks"] or [])))
             for reply in bot.slack.thread(CHANNEL, shown["ts"]):
-                say(_indent("  ↳ " + mrkdwn_as_text(reply["text"]).replace("\n", "\n    ")))
+                say(indent("  ↳ " + mrkdwn_as_text(reply["text"]).replace("\n", "\n    ")))
     if db is not bot.db:
         db.dispose()
 
@@ -228,6 +227,3 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> No
             raise RuntimeError(f"demo: still waiting for {what} after {timeout}s")
         time.sleep(0.02)
 
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  | {line}" for line in text.splitlines())

@@ -12,17 +12,17 @@ import time
 import uuid
 from typing import Any
 
-from bot.blocks.post_steps import POST_NOTE_ACTION
-from bot.blocks.text import blocks_as_text, mrkdwn_as_text
 from bot.demo.harness import LocalBot
+from bot.demo.stage import banner, indent, say
+from bot.features.post_steps.blocks import POST_NOTE_ACTION
 from bot.standins.helpdesk import ZendeskStandIn
+from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 
 CUSTOMER = "C-1005"
 TICKET = "4521"
 
 
 def tour_post_steps(bot: LocalBot) -> None:
-    from bot.demo.tour import banner
 
     banner("Post steps to ticket: the canned steps land on the customer's Zendesk ticket, exactly once")
     # The story's own lines say what happens; the INFO log would only repeat it.
@@ -46,37 +46,36 @@ def tour_post_steps(bot: LocalBot) -> None:
 
 
 def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:
-    from bot.demo.tour import _indent, say
 
     say(f"  a stand-in Zendesk serves {zendesk.base_url}; HELPDESK=zendesk, HELPDESK_URL points at it")
     say()
     say(f"$ /reauth-check {CUSTOMER} {TICKET}    (the ticket number after the customer)")
     answer = bot.answer(bot.slash(f"{CUSTOMER} {TICKET}"))
-    say(_indent(_last_lines(blocks_as_text(answer["blocks"]), 3)))
+    say(indent(_last_lines(blocks_as_text(answer["blocks"]), 3)))
 
     say()
     say('* the agent clicks "Post steps to ticket" (a signed block_actions request)')
     outcome, seconds = _click(bot, answer)
     say(f"  acked at once; the answer is replaced in place {seconds * 1000:.0f} ms later:")
-    say(_indent(mrkdwn_as_text(outcome["blocks"][0]["text"]["text"])))
+    say(indent(mrkdwn_as_text(outcome["blocks"][0]["text"]["text"])))
 
     [note] = zendesk.notes(TICKET)
     request = zendesk.requests[-1]
     say()
     say(f"* what landed on Zendesk ticket {TICKET}: {request.method} {request.path}, "
         f"comment public={str(note.public).lower()} (an internal note)")
-    say(_indent(note.body))
+    say(indent(note.body))
 
     say()
     say('* a second click on the same button: the guardrail asks first, and says when and by whom')
     again, _ = _click(bot, answer)
-    say(_indent(_last_lines(blocks_as_text(again["blocks"]), 4)))
+    say(indent(_last_lines(blocks_as_text(again["blocks"]), 4)))
     say(f"  comments on ticket {TICKET}: {len(zendesk.notes(TICKET))}")
 
     say()
     say(f"$ /reauth-check {CUSTOMER}    (the next check counts the procedure the post recorded)")
     after = bot.answer(bot.slash(CUSTOMER))
-    say(_indent(blocks_as_text(after["blocks"])))
+    say(indent(blocks_as_text(after["blocks"])))
 
 
 def _click(bot: LocalBot, answer: dict[str, Any]) -> tuple[dict[str, Any], float]:

@@ -1,5 +1,5 @@
 """The digest and `/reauth-check` agree on every customer: the digest's SQL classification against
-`commands.reauth_check.check` through `SqlCaseRecords`, at the same moment, on both databases.
+`commands.check.check` through `SqlCaseRecords`, at the same moment, on both databases.
 
 For every customer of a generated population (several seeds, judged at several moments) and of a
 hand-made population sitting on every boundary of the rules (the 7-day window, the 30-day repeat window,
@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from bot.demo.population import households
+from commands.check import Report, check
 from commands.digest import STUCK_REASONS, StuckCustomer, stuck_reason
-from commands.reauth_check import Report, check
 from commands.rules import Action, Reason
 from models import Database
+from models.check import SqlCaseRecords
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
-from models.digest_queries import count_stuck, stuck_snapshot
-from models.records import SqlCaseRecords
+from models.digest.queries import count_stuck, stuck_snapshot
 from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers
 
 DAY = timedelta(days=1)

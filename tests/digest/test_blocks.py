@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot.blocks.digest import (
+from bot.features.digest.blocks import (
     CSV_HEADER,
     MAX_LIST_REPLIES,
     MAX_REPLY_TEXT,
@@ -20,7 +20,7 @@ from bot.blocks.digest import (
     digest_blocks,
     list_replies,
 )
-from bot.digest import DigestPosted, run_digest
+from bot.features.digest.service import DigestPosted, run_digest
 from bot.standins.slack_api import SlackStandIn, block_errors
 from commands.digest import (
     STUCK_REASONS,

@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.context import utc_now
 from bot.standins.slack_api import SlackStandIn
 from models import Database
-from models.digests import DigestRow
+from models.digest.runs import DigestRow
 from tests.digest.conftest import CHANNEL, Customers, top_level, url_of
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.context import BotContext
-from bot.digest import (
+from bot.features.digest.service import (
     LEASE,
     DigestAlreadyPosted,
     DigestBusy,
@@ -22,7 +22,7 @@ from bot.digest import (
 )
 from bot.standins.slack_api import SlackStandIn
 from models import Database
-from models.digests import DigestRow, DigestState, claim, get_run, record_post, take_lease
+from models.digest.runs import DigestRow, DigestState, claim, get_run, record_post, take_lease
 from tests.clock import Clock
 from tests.digest.conftest import (
     CHANNEL,

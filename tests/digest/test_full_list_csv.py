@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.blocks.digest import CSV_HEADER, ListWriter, csv_document
+from bot.features.digest.blocks import CSV_HEADER, ListWriter, csv_document
 from commands.digest import StuckCustomer
 from models import Database
-from models.digest_queries import stuck_snapshot
+from models.digest.queries import stuck_snapshot
 from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers
 
 US = timedelta(microseconds=1)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select, text
 from models import Database
 from models.customers import AuthorizationRow
 from models.db import MIGRATIONS
-from models.digest_queries import stuck_customers
+from models.digest.queries import stuck_customers
 from models.function_blocks import function_block_mask, required_mask
 from models.imports import import_file
 from tests.digest.conftest import NOW, Customers

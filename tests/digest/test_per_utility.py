@@ -8,7 +8,7 @@ from sqlalchemy import insert, literal, select
 from commands.policy import Utility
 from models import Database
 from models.customers import CustomerRow
-from models.digest_queries import per_utility
+from models.digest.queries import per_utility
 
 WAIT_DAYS = {Utility.SCE: 5, Utility.PGE: 7, Utility.SDGE: 9}
 

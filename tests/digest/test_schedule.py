@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import messages
-from bot.digest import DigestAlreadyPosted, DigestPosted, DigestScheduler, run_digest
+from bot.features.digest.service import DigestAlreadyPosted, DigestPosted, DigestScheduler, run_digest
 from bot.standins.slack_api import SlackStandIn
 from commands.digest import digest_moment, due_day
 from models import Database

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo.tour import DATASET
+from bot.demo.stage import DATASET
 
 
 def serve_env(folder: Path, **settings: str) -> dict[str, str]:

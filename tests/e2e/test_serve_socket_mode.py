@@ -14,7 +14,7 @@ from bot import messages
 from bot.standins.slack_api import SlackStandIn
 from bot.standins.slack_requests import SlackRequests
 from bot.standins.socket_mode import SLASH_COMMANDS, SocketModeStandIn, socket_payload
-from commands.reauth_check import QueryProblem
+from commands.check import QueryProblem
 from tests.e2e.serving import import_demo_dataset, serve_env
 
 APP_TOKEN = "xapp-1-A0REAUTH-serve-test"

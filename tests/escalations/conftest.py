@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,24 +19,19 @@ from slack_bolt import App
 from sqlalchemy import func, select
 
 from bot.app import build_context, create_app
-from bot.blocks.escalation import ESCALATE_ACTION
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.demo.tour import DATASET, DEMO_NOW
+from bot.demo.stage import DEMO_NOW
+from bot.features.escalations.blocks import ESCALATE_ACTION
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
-from models.imports import import_files
 from models.outbox import OutboxRow
 from tests.clock import Clock
+from tests.demo_dataset import load_demo_dataset
 
 CHANNEL = "C0ESCALATE"
 POLL = 0.02
-
-
-def load_demo_dataset(db: Database) -> None:
-    results = import_files(db, sorted(Path(DATASET).glob("*.csv")))
-    assert all(not isinstance(r, Exception) for r in results), results
 
 
 def poll(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:

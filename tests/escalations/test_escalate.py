@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from bot.blocks.escalation import SHORTCUT_CALLBACK, TAKE_ACTION
+from bot.features.escalations.blocks import SHORTCUT_CALLBACK, TAKE_ACTION
 from models.escalations import EscalationRow, FollowUpRow
 from models.outbox import OutboxRow
 from tests.escalations.conftest import CHANNEL, Escalations, poll, texts

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import build_context
-from bot.escalations import schedule_follow_up
-from bot.follow_ups import FollowUpWorker
+from bot.features.escalations.follow_ups import FollowUpWorker
+from bot.features.escalations.service import schedule_follow_up
 from bot.settings import Settings
 from bot.workers import start_workers
 from models import Database

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import messages
-from commands.escalate import (
+from commands.check import CaseFile, Customer, EnrollmentStatus, QueryKind, Report, build_report
+from commands.escalations import (
     EscalationForm,
     Field,
     FormProblem,
@@ -19,7 +20,6 @@ from commands.escalate import (
     ticket_in,
 )
 from commands.policy import Utility
-from commands.reauth_check import CaseFile, Customer, EnrollmentStatus, QueryKind, Report, build_report
 from commands.rules import Authorization, AuthorizationStatus, Procedure
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.blocks.escalation import TAKE_ACTION
-from bot.escalations import case_event, post_now
+from bot.features.escalations.blocks import TAKE_ACTION
+from bot.features.escalations.service import case_event, post_now
 from models.escalations import EscalationRow
 from models.outbox import OutboxRow
 from tests.escalations.conftest import CHANNEL, Escalations

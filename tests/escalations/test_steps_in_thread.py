@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.post_steps import after_steps_posted
+from bot.features.post_steps.service import after_steps_posted
 from commands.post_steps import StepsPost
 from models.escalations import FollowUpRow
 from tests.escalations.conftest import Escalations

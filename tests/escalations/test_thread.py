@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.blocks.escalation import RESOLVE_ACTION
 from bot.cli import main
-from bot.escalations import case_authorizations, case_event, post_now, tell_cases_about_import
+from bot.features.escalations.blocks import RESOLVE_ACTION
+from bot.features.escalations.service import case_authorizations, case_event, post_now, tell_cases_about_import
 from models.escalations import EscalationRow
 from models.imports import import_files
 from tests.escalations.conftest import CHANNEL, Escalations

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bot.app import build_context, create_app
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
+from bot.features.post_steps.service import OUTBOX_KIND
 from bot.helpdesk import Helpdesk, RetryPolicy
-from bot.post_steps import OUTBOX_KIND
 from bot.settings import Settings
 from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, IntercomStandIn, ZendeskStandIn
 from bot.standins.slack_api import SlackStandIn

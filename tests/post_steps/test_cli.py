@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks.post_steps import POST_NOTE_ACTION
 from bot.cli import main
-from bot.templates import PACKAGED_DIR
+from bot.features.post_steps.blocks import POST_NOTE_ACTION
+from bot.features.post_steps.template_files import PACKAGED_DIR
 from models import Database
 from tests.clock import Clock
 from tests.post_steps.conftest import (

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from bot.app import build_context
-from bot.blocks.post_steps import CANCEL_ACTION, POST_AGAIN_ACTION, POST_NOTE_ACTION
+from bot.features.post_steps.blocks import CANCEL_ACTION, POST_AGAIN_ACTION, POST_NOTE_ACTION
 from bot.helpdesk import RetryPolicy
 from models import Database
 from tests.clock import Clock

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.blocks.post_steps import POST_NOTE_ACTION, POST_REPLY_ACTION, TICKET_MODAL_CALLBACK
+from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION, TICKET_MODAL_CALLBACK
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
 from tests.clock import Clock

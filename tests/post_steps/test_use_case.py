@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.post_steps import choose_template
-from bot.templates import load_templates
+from bot.features.post_steps.service import choose_template
+from bot.features.post_steps.template_files import load_templates
+from commands.check import CaseFile, Customer, EnrollmentStatus, Report, build_report
 from commands.policy import Utility
 from commands.post_steps import (
     CaseChanged,
@@ -23,10 +24,9 @@ from commands.post_steps import (
     customer_day,
     dedupe_key,
     plan_post,
+    postable_text,
 )
-from commands.reauth_check import CaseFile, Customer, EnrollmentStatus, Report, build_report
 from commands.rules import Action, Authorization, AuthorizationStatus, Procedure
-from commands.steps import postable_text
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 FULL = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;"

@@ -28,7 +28,7 @@ def upgrade() -> None:
     _fill_function_blocks()
     # The live authorizations only (a third of them), with every column the digest reads: the digest
     # seeks each not-connected customer's rows here without touching the table. The predicate must stay
-    # the query's own (models.digest_queries.LIVE_STATUS_VALUES) for SQLite to use the index.
+    # the query's own (models.digest.queries.LIVE_STATUS_VALUES) for SQLite to use the index.
     live = sa.text(f"status IN {LIVE_STATUS_SQL}")
     op.create_index(
         "ix_authorizations_customer_id_status_granted_at",

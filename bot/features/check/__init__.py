@@ -1,0 +1,1 @@
+"""`/reauth-check`: the listener and the answer's Block Kit (the use case is `commands.check`)."""

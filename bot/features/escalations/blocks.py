@@ -1,0 +1,138 @@
+"""Escalations as Block Kit: the Escalate button, the escalation modal, and the case's parent message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot import messages
+from commands.check import Report
+from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status, Ticket
+from commands.rules import Action
+
+ESCALATE_ACTION = "escalate"
+TAKE_ACTION = "escalation_take"
+RESOLVE_ACTION = "escalation_resolve"
+SHORTCUT_CALLBACK = "escalate_reauth_case"
+MODAL_CALLBACK = "escalation_submit"
+INPUT_ACTION = "value"  # the action_id of every input in the modal; the block id names the field
+MAX_SECTION = 3000
+
+
+def escalate_button(report: Report) -> ButtonElement:
+    """Escalate this customer; the primary button when the rules say ESCALATE."""
+    value = {"customer": report.customer.id, "ticket": report.ticket_ref}
+    return ButtonElement(
+        text=messages.ESCALATE_BUTTON,
+        action_id=ESCALATE_ACTION,
+        value=json.dumps(value)[:2000],  # ids are at most 64 and 100 characters: far below Slack's 2000
+        style="primary" if report.recommendation.action is Action.ESCALATE else None,
+    )
+
+
+def read_escalate_button(value: str) -> tuple[str, str | None]:
+    """(customer id, ticket ref) from the Escalate button's value."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return "", None
+    if not isinstance(data, dict):
+        return "", None
+    ticket = data.get("ticket")
+    return str(data.get("customer") or ""), str(ticket) if ticket else None
+
+
+def escalation_modal(customer: str = "", ticket: Ticket | str | None = None, hint: str | None = None) -> View:
+    """The form: customer (prefilled when known), reason, optional ticket, optional note."""
+    ticket_text = ticket.url or ticket.id if isinstance(ticket, Ticket) else ticket
+    blocks: list[Block] = []
+    if hint:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=hint)))
+    blocks += [
+        _input(Field.CUSTOMER, initial=customer, max_length=300),
+        _input(Field.REASON, multiline=True, max_length=MAX_REASON, focus=bool(customer)),
+        _input(Field.TICKET, initial=ticket_text or "", optional=True, max_length=2000),
+        _input(Field.NOTE, multiline=True, optional=True, max_length=MAX_NOTE),
+    ]
+    return View(
+        type="modal",
+        callback_id=MODAL_CALLBACK,
+        title=messages.ESCALATION_MODAL_TITLE,
+        submit=messages.ESCALATION_MODAL_SUBMIT,
+        close=messages.ESCALATION_MODAL_CLOSE,
+        blocks=blocks,
+    )
+
+
+def _input(
+    field: Field, *, initial: str = "", multiline: bool = False, optional: bool = False, max_length: int,
+    focus: bool = False,
+) -> InputBlock:
+    return InputBlock(
+        block_id=field.value,
+        label=messages.ESCALATION_LABELS[field.value],
+        hint=messages.ESCALATION_HINTS[field.value],
+        optional=optional or None,
+        element=PlainTextInputElement(
+            action_id=INPUT_ACTION,
+            initial_value=initial or None,
+            multiline=multiline or None,
+            max_length=max_length,
+            focus_on_load=focus or None,
+        ),
+    )
+
+
+def form_values(view: dict[str, Any]) -> dict[Field, str]:
+    """The submitted text of each field ('' when left empty)."""
+    values = (view.get("state") or {}).get("values") or {}
+    found: dict[Field, str] = {}
+    for field in Field:
+        entry = (values.get(field.value) or {}).get(INPUT_ACTION) or {}
+        found[field] = str(entry.get("value") or "")
+    return found
+
+
+def done_view(text: str) -> View:
+    """What the modal shows once the escalation is recorded."""
+    return View(
+        type="modal",
+        title=messages.ESCALATION_MODAL_TITLE,
+        close=messages.ESCALATION_DONE_CLOSE,
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION]))],
+    )
+
+
+def parent_blocks(case: Escalation) -> list[Block]:
+    """The parent message: the case when escalated, who escalated it and why, where it stands, the buttons."""
+    blocks: list[Block] = [
+        HeaderBlock(text=messages.escalation_header(case)[:150]),
+        SectionBlock(text=MarkdownTextObject(text=case.summary[:MAX_SECTION])),
+        SectionBlock(text=MarkdownTextObject(text=messages.escalation_why(case)[:MAX_SECTION])),
+        ContextBlock(elements=[MarkdownTextObject(text=messages.escalation_state(case))]),
+    ]
+    if case.status is Status.OPEN:
+        value = str(case.id)
+        blocks.append(ActionsBlock(block_id="escalation_actions", elements=[
+            ButtonElement(text=messages.TAKE_BUTTON, action_id=TAKE_ACTION, value=value),
+            ButtonElement(text=messages.RESOLVE_BUTTON, action_id=RESOLVE_ACTION, value=value, style="primary"),
+        ]))
+    return blocks
+
+
+def parent_message(case: Escalation) -> dict[str, Any]:
+    """chat.postMessage / chat.update arguments for the parent (text is the notification fallback)."""
+    return {"text": messages.escalation_notification(case), "blocks": [b.to_dict() for b in parent_blocks(case)]}

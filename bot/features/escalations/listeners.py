@@ -1,0 +1,155 @@
+"""Escalating a case: the Escalate button and message shortcut open the form; its submission opens the case;
+"Take it" and "Resolve" act on the case's parent message."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
+
+from bot import messages
+from bot.context import BotContext
+from bot.features.escalations.blocks import (
+    ESCALATE_ACTION,
+    MODAL_CALLBACK,
+    RESOLVE_ACTION,
+    SHORTCUT_CALLBACK,
+    TAKE_ACTION,
+    done_view,
+    escalation_modal,
+    form_values,
+    read_escalate_button,
+)
+from bot.features.escalations.service import (
+    AlreadyOpen,
+    Changed,
+    EscalateOutcome,
+    Opened,
+    customers_named_in,
+    escalate,
+    find_customer,
+    post_now,
+    resolve_case,
+    take_case,
+)
+from commands.escalations import Field, FormProblem, Status, read_form, references_in, ticket_in
+
+log = logging.getLogger("reauth_bot.escalations")
+
+
+def register(app: App, context: BotContext) -> None:
+    @app.action(ESCALATE_ACTION)
+    def escalate_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        if not context.settings.escalation_channel:
+            _tell(respond, messages.ESCALATIONS_NOT_SET_UP)
+            return
+        action = (body.get("actions") or [{}])[0]
+        customer, ticket = read_escalate_button(str(action.get("value") or ""))
+        _open_modal(client, str(body.get("trigger_id", "")), escalation_modal(customer, ticket), respond)
+
+    @app.shortcut(SHORTCUT_CALLBACK)
+    def escalate_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        if not context.settings.escalation_channel:
+            _tell(respond, messages.ESCALATIONS_NOT_SET_UP)
+            return
+        text = str((shortcut.get("message") or {}).get("text") or "")
+        ids = customers_named_in(context, references_in(text))
+        hint = None if len(ids) == 1 else (
+            messages.shortcut_found_nobody() if not ids else messages.shortcut_found_several(ids))
+        modal = escalation_modal(ids[0] if len(ids) == 1 else "", ticket_in(text), hint)
+        _open_modal(client, str(shortcut.get("trigger_id", "")), modal, respond)
+
+    @app.view(MODAL_CALLBACK)
+    def escalation_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # The answer to a submission travels in the ack itself (errors shown in the form, or the outcome),
+        # so the lookup and the claim, a few milliseconds of database work, come before it; posting to
+        # Slack comes after.
+        values = form_values(view)
+        form = read_form(values[Field.CUSTOMER], values[Field.REASON], values[Field.TICKET], values[Field.NOTE])
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=_errors(form))
+            return
+        if not context.settings.escalation_channel:
+            ack(response_action="errors", errors={Field.CUSTOMER.value: messages.ESCALATIONS_NOT_SET_UP})
+            return
+        agent = str((body.get("user") or {}).get("id", ""))
+        try:
+            customer = find_customer(context, form.customer)
+            if isinstance(customer, FormProblem):
+                ack(response_action="errors", errors=_errors({Field.CUSTOMER: customer}))
+                return
+            outcome = escalate(context, customer, form, agent)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("escalation failed ref=%s agent=%s", reference, agent)
+            ack(response_action="update", view=done_view(messages.escalation_failed(reference)))
+            return
+        ack(response_action="update", view=done_view(_confirmation(customer, outcome)))
+        post_now(context, outcome.entries)
+
+    @app.action(TAKE_ACTION)
+    def take_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        escalation_id, agent = _case_and_agent(body)
+        if escalation_id is None:
+            return
+        outcome = take_case(context, escalation_id, agent)
+        if isinstance(outcome, Changed):
+            post_now(context, outcome.entries)
+        elif outcome.case is not None:
+            resolved = outcome.case.status is Status.RESOLVED
+            _tell(respond, messages.already_resolved(outcome.case) if resolved else messages.already_yours())
+
+    @app.action(RESOLVE_ACTION)
+    def resolve_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        escalation_id, agent = _case_and_agent(body)
+        if escalation_id is None:
+            return
+        outcome = resolve_case(context, escalation_id, agent)
+        if isinstance(outcome, Changed):
+            post_now(context, outcome.entries)
+        elif outcome.case is not None:
+            _tell(respond, messages.already_resolved(outcome.case))
+
+
+def _open_modal(client: WebClient, trigger_id: str, modal: View, respond: Respond) -> None:
+    """views.open right after the ack: the trigger_id expires 3 seconds after the click."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=modal)
+    except Exception:
+        log.exception("views.open failed for the escalation form")
+        _tell(respond, messages.modal_failed())
+
+
+def _tell(respond: Respond, text: str) -> None:
+    """An ephemeral line to the agent who clicked; losing it loses nothing the thread does not show."""
+    try:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.warning("could not answer the agent on response_url")
+
+
+def _errors(problems: dict[Field, FormProblem]) -> dict[str, str]:
+    return {field.value: messages.ESCALATION_FORM_PROBLEMS[problem] for field, problem in problems.items()}
+
+
+def _confirmation(customer_id: str, outcome: EscalateOutcome) -> str:
+    if isinstance(outcome, Opened):
+        return messages.escalation_opened(customer_id, outcome.case.channel)
+    if isinstance(outcome, AlreadyOpen):
+        return messages.escalation_already_open(customer_id, outcome.case)
+    return messages.escalation_repeated(customer_id, outcome.case)
+
+
+def _case_and_agent(body: dict[str, Any]) -> tuple[int | None, str]:
+    action = (body.get("actions") or [{}])[0]
+    agent = str((body.get("user") or {}).get("id", ""))
+    value = str(action.get("value") or "")
+    return (int(value) if value.isdigit() else None), agent

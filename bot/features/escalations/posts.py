@@ -1,0 +1,169 @@
+"""The escalation's Slack posts as outbox kinds: the parent, replies in its thread, parent updates, DMs.
+
+A reply or an update whose parent has no `ts` yet waits (TryLater) until the parent is posted; the parent's
+delivery stores `ts` in the same transaction that marks it delivered, and wakes the replies waiting on it.
+Replies of one thread are posted in the order they were queued. Slack's 429s are waited out by the client's
+`RateLimitErrorRetryHandler`; anything else Slack refuses for now is retried later by the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.context import BotContext
+from bot.features.escalations.blocks import parent_message
+from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, TryLater
+from commands.escalations import Escalation
+from models import escalations as store
+from models.outbox import OutboxRow
+
+log = logging.getLogger("reauth_bot.escalation_posts")
+
+PARENT = "escalation_parent"
+REPLY = "escalation_reply"
+PARENT_UPDATE = "escalation_update"
+DM = "follow_up_dm"
+
+# Errors no retry can fix: the message itself is wrong, or the parent is gone. Everything else (not in the
+# channel, channel archived, token revoked, rate limits, outages) can be fixed or passes, so it is retried.
+PERMANENT_ERRORS = frozenset({
+    "invalid_arguments", "invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text",
+    "thread_not_found", "message_not_found", "cant_update_message", "edit_window_closed",
+})
+# Errors an operator must fix (the posts wait for it meanwhile): said loudly, since retrying alone won't help.
+SETUP_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed", "account_inactive",
+    "token_revoked", "missing_scope",
+})
+
+
+def case_key(escalation_id: int, what: str) -> str:
+    """The outbox dedupe key of one post about a case; replies share the prefix `escalation:{id}:reply:`."""
+    return f"escalation:{escalation_id}:{what}"
+
+
+def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, Delivery]:
+    """The four outbox kinds of escalations, for `bot.app.outbox_deliveries`."""
+
+    def load(escalation_id: int) -> tuple[Escalation | None, str | None]:
+        """The case, and why it cannot be posted about yet (None: go ahead)."""
+        with context.db.reading() as session:
+            case = store.escalation(session, escalation_id)
+            if case is None or case.parent_ts is not None:
+                return case, None
+            parent = session.scalar(
+                select(OutboxRow.status).where(OutboxRow.dedupe_key == case_key(escalation_id, "parent"))
+            )
+        return case, "failed" if parent == "failed" else "waiting"
+
+    def wait_or_give_up(escalation_id: int, state: str) -> DeliveryResult:
+        if state == "failed":
+            return GiveUp(f"the parent message of case {escalation_id} was never posted")
+        return TryLater(f"waiting for the parent message of case {escalation_id}")
+
+    def send_parent(payload: dict[str, Any]) -> DeliveryResult:
+        with context.db.reading() as session:
+            case = store.escalation(session, int(payload["escalation_id"]))
+        if case is None:
+            return GiveUp("the case no longer exists")
+        if case.parent_ts is not None:
+            return Delivered({"channel": case.channel, "ts": case.parent_ts})
+        # Rendered from the case as it is now: a case taken or resolved while Slack was down shows so.
+        return _call(lambda: client.chat_postMessage(channel=case.channel, **parent_message(case)),
+                     lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def parent_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
+        escalation_id = int(payload["escalation_id"])
+        store.record_parent(session, escalation_id, str(outcome.result["ts"]))
+        _wake(session, escalation_id)
+
+    def send_reply(payload: dict[str, Any]) -> DeliveryResult:
+        escalation_id = int(payload["escalation_id"])
+        case, blocked = load(escalation_id)
+        if case is None:
+            return GiveUp("the case no longer exists")
+        if blocked is not None:
+            return wait_or_give_up(escalation_id, blocked)
+        if _earlier_reply_pending(context, escalation_id, str(payload["dedupe_key"])):
+            return TryLater("waiting for an earlier reply in the same thread")
+        return _call(lambda: client.chat_postMessage(channel=case.channel, thread_ts=case.parent_ts,
+                                                     text=str(payload["text"])),
+                     lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def reply_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
+        _wake(session, int(payload["escalation_id"]))
+
+    def send_update(payload: dict[str, Any]) -> DeliveryResult:
+        escalation_id = int(payload["escalation_id"])
+        case, blocked = load(escalation_id)
+        if case is None:
+            return GiveUp("the case no longer exists")
+        if blocked is not None or case.parent_ts is None:
+            return wait_or_give_up(escalation_id, blocked or "waiting")
+        ts = case.parent_ts
+        return _call(lambda: client.chat_update(channel=case.channel, ts=ts, **parent_message(case)),
+                     lambda r: {"ts": r["ts"]})
+
+    def send_dm(payload: dict[str, Any]) -> DeliveryResult:
+        def post() -> SlackResponse:
+            opened = client.conversations_open(users=str(payload["agent"]))
+            return client.chat_postMessage(channel=opened["channel"]["id"], text=str(payload["text"]))
+
+        return _call(post, lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def _wake(session: Session, escalation_id: int) -> None:
+        # What waited on this post is due now, not after its backoff.
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.dedupe_key.startswith(case_key(escalation_id, ""), autoescape=True),
+                   OutboxRow.status == "pending", OutboxRow.next_attempt_at > context.clock())
+            .values(next_attempt_at=context.clock())
+        )
+
+    return {
+        PARENT: Delivery(send_parent, on_delivered=parent_posted),
+        REPLY: Delivery(send_reply, on_delivered=reply_posted),
+        PARENT_UPDATE: Delivery(send_update),
+        DM: Delivery(send_dm),
+    }
+
+
+def _earlier_reply_pending(context: BotContext, escalation_id: int, dedupe_key: str) -> bool:
+    """Replies of one thread go out in the order they were queued (after an outage too)."""
+    prefix = case_key(escalation_id, "reply:")
+    with context.db.reading() as session:
+        mine = session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key))
+        if mine is None:
+            return False
+        earlier = session.scalar(
+            select(OutboxRow.id)
+            .where(OutboxRow.dedupe_key.startswith(prefix, autoescape=True), OutboxRow.status == "pending",
+                   OutboxRow.id < mine)
+            .limit(1)
+        )
+    return earlier is not None
+
+
+def _call(post: Callable[[], SlackResponse], result: Callable[[SlackResponse], dict[str, Any]]) -> DeliveryResult:
+    """One Slack call as an outbox outcome."""
+    try:
+        response = post()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if error in PERMANENT_ERRORS:
+            return GiveUp(f"Slack refused the post: {error}")
+        if error in SETUP_ERRORS:
+            log.warning("Slack refused an escalation post with %s: check SLACK_BOT_TOKEN, the bot's scopes "
+                        "(chat:write, im:write) and that the bot is in ESCALATION_CHANNEL; the post waits", error)
+        return TryLater(f"Slack answered {error}")
+    except OSError as exc:  # connection refused, reset, timed out: Slack is unreachable for now
+        return TryLater(f"Slack is unreachable: {exc.__class__.__name__}")
+    return Delivered(result(response))

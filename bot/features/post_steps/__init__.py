@@ -1,0 +1,1 @@
+"""Post steps to ticket: the buttons, the ticket form, posting exactly once, the template files."""

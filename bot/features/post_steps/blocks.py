@@ -1,0 +1,186 @@
+""""Post steps to ticket" as Block Kit: the buttons under a check answer, the ticket modal, the outcomes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot import messages
+from commands.check import Report
+from commands.post_steps import ConfirmFirst
+from commands.rules import Action
+
+POST_NOTE_ACTION = "post_steps_note"
+POST_REPLY_ACTION = "post_steps_reply"
+POST_AGAIN_ACTION = "post_steps_again"
+CANCEL_ACTION = "post_steps_cancel"
+TICKET_MODAL_CALLBACK = "post_steps_ticket"
+TICKET_BLOCK = "ticket"
+VISIBILITY_BLOCK = "visibility"
+INPUT_ACTION = "value"
+NOTE, REPLY = "note", "reply"
+# Slack's limits: a button value holds 2000 characters, a modal's private_metadata 3000.
+MAX_VALUE = 2000
+MAX_METADATA = 3000
+
+
+@dataclass(frozen=True)
+class StepsButton:
+    """What a click needs, carried in the button's value (or the modal's private_metadata)."""
+
+    customer_id: str
+    ticket_ref: str | None
+    action: Action
+    public: bool
+    confirmed_after: int | None = None
+    response_url: str | None = None  # only in the modal: where the outcome goes once it is submitted
+
+    def encode(self, limit: int = MAX_VALUE) -> str:
+        data: dict[str, Any] = {"c": self.customer_id, "a": self.action.value, "r": int(self.public)}
+        if self.ticket_ref:
+            data["t"] = self.ticket_ref
+        if self.confirmed_after is not None:
+            data["k"] = self.confirmed_after
+        if self.response_url:
+            data["u"] = self.response_url
+        text = json.dumps(data, separators=(",", ":"))
+        if len(text) > limit:  # ids are at most 64 and 100 characters; only a bug gets here
+            raise ValueError(f"button value of {len(text)} characters exceeds Slack's {limit}")
+        return text
+
+
+def read_steps_button(raw: str | None) -> StepsButton | None:
+    """The button's value, or None when it is not one this bot made."""
+    try:
+        data = json.loads(raw or "")
+        action = Action(data["a"])
+        customer = data["c"]
+        ticket = data.get("t")
+        confirmed = data.get("k")
+        response_url = data.get("u")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(customer, str) or not customer or len(customer) > 64:
+        return None
+    if ticket is not None and (not isinstance(ticket, str) or len(ticket) > 300):
+        return None
+    if confirmed is not None and (not isinstance(confirmed, int) or confirmed < 0):
+        return None
+    if response_url is not None and not isinstance(response_url, str):
+        return None
+    return StepsButton(customer, ticket or None, action, bool(data.get("r")), confirmed, response_url)
+
+
+def steps_buttons(report: Report) -> list[ButtonElement]:
+    """"Post steps to ticket" (an internal note), and the explicit "Reply to customer"; none when healthy."""
+    action = report.recommendation.action
+    if action is Action.HEALTHY:
+        return []
+    note = StepsButton(report.customer.id, report.ticket_ref, action, public=False)
+    buttons = [
+        ButtonElement(
+            text=messages.STEPS_BUTTON,
+            action_id=POST_NOTE_ACTION,
+            value=note.encode(),
+            style=None if action is Action.ESCALATE else "primary",
+        )
+    ]
+    if action is not Action.ESCALATE:  # the escalation note is for the team only
+        reply = StepsButton(report.customer.id, report.ticket_ref, action, public=True)
+        buttons.append(
+            ButtonElement(
+                text=messages.STEPS_REPLY_BUTTON,
+                action_id=POST_REPLY_ACTION,
+                value=reply.encode(),
+                confirm=ConfirmObject(
+                    title=messages.STEPS_REPLY_CONFIRM_TITLE,
+                    text=messages.STEPS_REPLY_CONFIRM_TEXT,
+                    confirm=messages.STEPS_REPLY_CONFIRM_YES,
+                    deny=messages.STEPS_REPLY_CONFIRM_NO,
+                ),
+            )
+        )
+    return buttons
+
+
+def ticket_modal(button: StepsButton, response_url: str | None) -> View:
+    """Asks for the ticket; the visibility choice defaults to the internal note."""
+    metadata = StepsButton(button.customer_id, None, button.action, button.public, button.confirmed_after,
+                           response_url)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=messages.steps_modal_intro(button.customer_id, button.action))),
+        InputBlock(
+            block_id=TICKET_BLOCK,
+            label=messages.STEPS_TICKET_LABEL,
+            element=PlainTextInputElement(
+                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=300
+            ),
+        ),
+    ]
+    if button.action is not Action.ESCALATE:
+        note = Option(value=NOTE, text=messages.STEPS_NOTE_OPTION)
+        reply = Option(value=REPLY, text=messages.STEPS_REPLY_OPTION)
+        blocks.append(
+            InputBlock(
+                block_id=VISIBILITY_BLOCK,
+                label=messages.STEPS_VISIBILITY_LABEL,
+                element=RadioButtonsElement(
+                    action_id=INPUT_ACTION, options=[note, reply], initial_option=reply if button.public else note
+                ),
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=TICKET_MODAL_CALLBACK,
+        title=messages.STEPS_MODAL_TITLE,
+        submit=messages.STEPS_MODAL_SUBMIT,
+        close=messages.STEPS_MODAL_CLOSE,
+        private_metadata=metadata.encode(MAX_METADATA),
+        blocks=blocks,
+    )
+
+
+def submitted_ticket(state_values: dict[str, Any]) -> tuple[str, bool]:
+    """(ticket text, public) from a submitted ticket modal."""
+    ticket = state_values.get(TICKET_BLOCK, {}).get(INPUT_ACTION, {}).get("value") or ""
+    chosen = state_values.get(VISIBILITY_BLOCK, {}).get(INPUT_ACTION, {}).get("selected_option") or {}
+    return str(ticket).strip(), chosen.get("value") == REPLY
+
+
+def outcome_blocks(text: str) -> list[Block]:
+    return [SectionBlock(block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:3000]))]
+
+
+def confirm_blocks(plan: ConfirmFirst, button: StepsButton, ticket_id: str, word: str) -> list[Block]:
+    """The guardrail: when and by whom the steps went, and an explicit "Post again"."""
+    earlier = [(e.at, e.agent, e.ticket_id, e.queued) for e in plan.earlier]
+    again = StepsButton(button.customer_id, ticket_id, button.action, button.public,
+                        confirmed_after=len(plan.earlier))
+    cancel = StepsButton(button.customer_id, ticket_id, button.action, button.public)
+    return [
+        SectionBlock(block_id="post_steps_confirm",
+                     text=MarkdownTextObject(text=messages.steps_confirm(earlier, plan.wait_days, word)[:3000])),
+        ActionsBlock(
+            block_id="post_steps_confirm_actions",
+            elements=[
+                ButtonElement(text=messages.STEPS_AGAIN_BUTTON, action_id=POST_AGAIN_ACTION, value=again.encode(),
+                              style="danger"),
+                ButtonElement(text=messages.STEPS_CANCEL_BUTTON, action_id=CANCEL_ACTION, value=cancel.encode()),
+            ],
+        ),
+    ]

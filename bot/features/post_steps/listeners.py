@@ -1,0 +1,167 @@
+""""Post steps to ticket": ack at once, post (or ask for the ticket first), update the agent's answer in place."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot import messages
+from bot.context import BotContext
+from bot.features.check.blocks import check_blocks, check_text
+from bot.features.post_steps.blocks import (
+    CANCEL_ACTION,
+    TICKET_BLOCK,
+    TICKET_MODAL_CALLBACK,
+    StepsButton,
+    confirm_blocks,
+    outcome_blocks,
+    read_steps_button,
+    submitted_ticket,
+    ticket_modal,
+)
+from bot.features.post_steps.service import (
+    BadTicket,
+    CustomerGone,
+    NoHelpdesk,
+    StepsAnswer,
+    StepsClick,
+    StepsFailed,
+    StepsPosted,
+    StepsQueued,
+    helpdesk_name,
+    post_steps,
+    refresh_report,
+    ticket_word,
+)
+from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
+from commands.rules import Action
+
+log = logging.getLogger("reauth_bot.post_steps")
+
+CLICKS = re.compile(r"^post_steps_(note|reply|again)$")
+# Posting waits on the helpdesk, retries included, so it runs on threads of its own: a slow helpdesk
+# must never hold the Bolt workers that ack every other request within Slack's 3 seconds.
+POSTING_THREADS = 8
+
+
+def register(app: App, context: BotContext) -> None:
+    posting = ThreadPoolExecutor(max_workers=POSTING_THREADS, thread_name_prefix="post-steps")
+
+    def post_and_respond(button: StepsButton, agent: str, reply: Callable[..., Any]) -> None:
+        payload = run(context, button, agent=agent)
+        try:
+            reply(**payload)
+        except Exception:  # the post itself is done or queued; only the agent's view is stale
+            log.exception("post-steps answer not delivered to response_url: agent=%s", agent)
+
+    @app.action(CLICKS)
+    def click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        button = read_steps_button(action.get("value"))
+        if button is None:
+            respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        if button.ticket_ref is None and context.helpdesk is not None:
+            # trigger_id is good for 3 seconds: open the modal before any database work.
+            try:
+                client.views_open(trigger_id=body["trigger_id"], view=ticket_modal(button, body.get("response_url")))
+            except SlackApiError as exc:
+                log.warning("post-steps modal not opened: error=%s", exc.response.get("error"))
+                respond(text=messages.STEPS_MODAL_FAILED, response_type="ephemeral", replace_original=False)
+            return
+        posting.submit(post_and_respond, button, str(body["user"]["id"]), respond)
+
+    @app.action(CANCEL_ACTION)
+    def cancel(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        button = read_steps_button(action.get("value"))
+        if button is None:
+            respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        report = refresh_report(context, button.customer_id, button.ticket_ref)
+        blocks = outcome_blocks(messages.STEPS_CANCELLED) + (check_blocks(report) if report else [])
+        respond(text=messages.STEPS_CANCELLED, blocks=blocks, response_type="ephemeral", replace_original=True)
+
+    @app.view(TICKET_MODAL_CALLBACK)
+    def submit_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        button = read_steps_button(view.get("private_metadata"))
+        ticket, public = submitted_ticket(view.get("state", {}).get("values", {}))
+        helpdesk = context.helpdesk
+        if button is not None and helpdesk is not None and helpdesk.parse_ticket_reference(ticket) is None:
+            # Checking the text needs no I/O: the modal shows the problem next to the field.
+            error = messages.steps_bad_ticket_in_modal(helpdesk_name(helpdesk), ticket_word(helpdesk))
+            ack(response_action="errors", errors={TICKET_BLOCK: error})
+            return
+        ack()
+        if button is None:
+            return
+        chosen = StepsButton(button.customer_id, ticket, button.action,
+                             public and button.action is not Action.ESCALATE, button.confirmed_after)
+        if button.response_url:
+            posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send)
+        else:
+            log.warning("post-steps modal without a response_url: the outcome cannot be shown")
+            posting.submit(run, context, chosen, agent=str(body["user"]["id"]))
+
+
+def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, Any]:
+    """Post for one click and render the answer that replaces the agent's message."""
+    click = StepsClick(button.customer_id, button.ticket_ref, button.action, button.public, agent,
+                       button.confirmed_after)
+    try:
+        answer = post_steps(context, click)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("post-steps failed ref=%s agent=%s customer=%s", reference, agent, button.customer_id)
+        text = messages.steps_post_failed(reference)
+        return {"text": text, "blocks": outcome_blocks(text), "response_type": "ephemeral", "replace_original": False}
+    return render(answer, button)
+
+
+def render(answer: StepsAnswer, button: StepsButton) -> dict[str, Any]:
+    """The response_url payload that replaces the check answer: the outcome on top of the fresh case."""
+    outcome = answer.outcome
+    if isinstance(outcome, ConfirmFirst):
+        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket_ref or "", answer.ticket_word)
+        return {"text": "Steps already went to this customer: post again?", "blocks": blocks,
+                "response_type": "ephemeral", "replace_original": True}
+    text = outcome_text(answer)
+    blocks = outcome_blocks(text)
+    if answer.report is not None:
+        blocks += check_blocks(answer.report)
+        text = f"{text}\n{check_text(answer.report)}"
+    return {"text": text, "blocks": blocks, "response_type": "ephemeral", "replace_original": True}
+
+
+def outcome_text(answer: StepsAnswer) -> str:
+    outcome, name, word = answer.outcome, answer.helpdesk, answer.ticket_word
+    if isinstance(outcome, StepsPosted):
+        return messages.steps_posted(name, word, outcome.ticket_id, outcome.url, outcome.at, outcome.agent,
+                                     outcome.public, already=outcome.already)
+    if isinstance(outcome, StepsQueued):
+        return messages.steps_queued(name, word, outcome.ticket_id, outcome.reason, outcome.next_attempt_at,
+                                     already=outcome.already)
+    if isinstance(outcome, StepsFailed):
+        return messages.steps_failed(name, word, outcome.ticket_id, outcome.reason)
+    if isinstance(outcome, NoHelpdesk):
+        return messages.STEPS_NO_HELPDESK
+    if isinstance(outcome, BadTicket):
+        return messages.steps_bad_ticket(name, word, outcome.text)
+    if isinstance(outcome, CustomerGone):
+        return messages.steps_customer_gone(outcome.customer_id)
+    if isinstance(outcome, CaseChanged):
+        return messages.steps_case_changed(outcome.clicked, outcome.now)
+    if isinstance(outcome, NothingToPost):
+        return messages.STEPS_NOTHING_TO_POST
+    if isinstance(outcome, InternalOnly):
+        return messages.STEPS_INTERNAL_ONLY
+    raise AssertionError(f"unrendered outcome {outcome!r}")

@@ -1,0 +1,325 @@
+"""Posting the canned steps to the helpdesk ticket: exactly once, never lost.
+
+A click is planned by `commands.post_steps.plan_post`, claimed in the outbox by INSERT on the post's
+unique key (before any HTTP call), then delivered at once. When the helpdesk client's own retries
+run out, the post stays in the outbox and the outbox worker of `serve` (or `reauth-bot outbox run`)
+delivers it later, under a lease, so several instances never send it twice. A delivered post records
+a procedure in the same transaction that marks it delivered (`after_steps_posted`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import messages
+from bot.context import BotContext
+from bot.features.escalations.service import case_event, schedule_follow_up
+from bot.features.post_steps.template_files import template_name
+from bot.helpdesk import Helpdesk, Posted, RetryLater, RetryPolicy, make_helpdesk
+from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
+from bot.settings import Settings, SettingsError
+from commands.check import Report, build_report
+from commands.policy import Utility, policy_for
+from commands.post_steps import (
+    CaseChanged,
+    ConfirmFirst,
+    EarlierSend,
+    InternalOnly,
+    NothingToPost,
+    PostRequest,
+    ReadyToPost,
+    StepsPost,
+    StepTemplate,
+    key_prefix,
+    plan_post,
+)
+from commands.rules import Action
+from models.check import SqlCaseRecords
+from models.post_steps import PostState, post_state, queued_posts, record_procedure
+
+log = logging.getLogger("reauth_bot.post_steps")
+
+OUTBOX_KIND = "helpdesk_note"
+# After a refusal (401/403/404/422) the post's key is claimed again under a suffix, so that a click
+# after the fix posts; a bound keeps a misconfigured bot from piling up rows.
+MAX_RECLAIMS = 20
+# A click on a post another click is sending waits for that outcome, so both answers agree.
+IN_FLIGHT_WAIT = 20.0
+_POLL_SECONDS = 0.2
+# An agent waits on the click: a helpdesk asking for more than 10 s is answered "queued" instead.
+CLICK_RETRY_POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0)
+
+
+def configured_helpdesk(settings: Settings, policy: RetryPolicy | None = None) -> Helpdesk | None:
+    """The helpdesk client the settings name, or None when HELPDESK is not set."""
+    if settings.helpdesk is None:
+        return None
+    if not settings.helpdesk_url:
+        raise SettingsError(
+            f"HELPDESK is {settings.helpdesk} but HELPDESK_URL is not set: set it to the helpdesk's address, "
+            "e.g. https://acme.zendesk.com"
+        )
+    try:
+        return make_helpdesk(
+            settings.helpdesk,
+            base_url=settings.helpdesk_url,
+            credentials=settings.helpdesk_credentials,
+            policy=policy or CLICK_RETRY_POLICY,
+        )
+    except ValueError as exc:
+        raise SettingsError(f"{exc} (set them in .env)") from None
+
+
+def helpdesk_name(helpdesk: Helpdesk) -> str:
+    return str(getattr(helpdesk, "display_name", helpdesk.name.title()))
+
+
+def ticket_word(helpdesk: Helpdesk) -> str:
+    return str(getattr(helpdesk, "ticket_word", "ticket"))
+
+
+# --- what the agent asked for and what came of it -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepsClick:
+    """A click on "Post steps to ticket" (or "Reply to customer", or "Post again")."""
+
+    customer_id: str
+    ticket_ref: str | None
+    action: Action
+    public: bool
+    agent: str
+    confirmed_after: int | None = None
+
+
+@dataclass(frozen=True)
+class StepsPosted:
+    ticket_id: str
+    url: str
+    at: datetime
+    agent: str
+    public: bool
+    already: bool  # another click (or agent) had posted it; nothing was sent again
+
+
+@dataclass(frozen=True)
+class StepsQueued:
+    ticket_id: str
+    reason: str
+    next_attempt_at: datetime
+    public: bool
+    already: bool
+
+
+@dataclass(frozen=True)
+class StepsFailed:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoHelpdesk:
+    pass
+
+
+@dataclass(frozen=True)
+class BadTicket:
+    text: str
+
+
+@dataclass(frozen=True)
+class CustomerGone:
+    customer_id: str
+
+
+StepsOutcome = (
+    StepsPosted | StepsQueued | StepsFailed | NoHelpdesk | BadTicket | CustomerGone
+    | ConfirmFirst | CaseChanged | NothingToPost | InternalOnly
+)
+
+
+@dataclass(frozen=True)
+class StepsAnswer:
+    """One click's outcome, and the case as it stands afterwards (None when the customer is gone)."""
+
+    outcome: StepsOutcome
+    report: Report | None
+    click: StepsClick
+    ticket_id: str | None
+    helpdesk: str  # display name, "the helpdesk" when none is configured
+    ticket_word: str = "ticket"
+
+
+# --- the click --------------------------------------------------------------------------------------
+
+
+def post_steps(context: BotContext, click: StepsClick) -> StepsAnswer:
+    """Plan, claim and deliver one click's post; never raises for what the helpdesk answers."""
+    helpdesk = context.helpdesk
+    if helpdesk is None:
+        return StepsAnswer(NoHelpdesk(), refresh_report(context, click.customer_id, click.ticket_ref), click, None,
+                           "the helpdesk")
+    name, word = helpdesk_name(helpdesk), ticket_word(helpdesk)
+
+    def answer(outcome: StepsOutcome, report: Report | None, ticket: str | None) -> StepsAnswer:
+        return StepsAnswer(outcome, report, click, ticket, name, word)
+
+    ticket = helpdesk.parse_ticket_reference(click.ticket_ref or "")
+    if ticket is None:
+        report = refresh_report(context, click.customer_id, None)
+        return answer(BadTicket(click.ticket_ref or ""), report, None)
+    request = PostRequest(click.customer_id, ticket, click.action, click.public, click.agent, click.confirmed_after)
+    with context.db.transaction() as session:
+        records = SqlCaseRecords(session)
+        if not records.customers_by_id(click.customer_id):
+            return answer(CustomerGone(click.customer_id), None, ticket)
+        report = build_report(records.case_file(click.customer_id), context.clock(), ticket)
+        queued = [_earlier(state) for state in queued_posts(session, OUTBOX_KIND, key_prefix(click.customer_id))]
+        plan = plan_post(
+            report,
+            request,
+            choose_template=lambda utility, action: choose_template(context.templates, utility, action),
+            company=context.settings.company_name,
+            helpdesk=helpdesk.name,
+            reasons=" ".join(messages.reason_text(reason, report) for reason in report.recommendation.reasons),
+            queued=queued,
+        )
+        if not isinstance(plan, ReadyToPost):
+            return answer(plan, report, ticket)
+        entry = claim(session, context.outbox, plan.post)
+    if entry.created:
+        context.outbox.deliver(entry.id)
+    else:
+        _wait_while_in_flight(context, entry.dedupe_key)
+    with context.db.reading() as session:
+        state = post_state(session, entry.dedupe_key)
+    assert state is not None  # claimed above; outbox rows are never deleted
+    log.info("steps click: customer=%s ticket=%s agent=%s key_created=%s status=%s",
+             click.customer_id, ticket, click.agent, entry.created, state.status)
+    return answer(_outcome(state, ticket, already=not entry.created),
+                  refresh_report(context, click.customer_id, ticket), ticket)
+
+
+def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
+    """Claim the post's key by INSERT; a key whose post was refused is claimed again under a suffix."""
+    entry = outbox.enqueue(session, OUTBOX_KIND, post.dedupe_key, post.payload())
+    for attempt in range(1, MAX_RECLAIMS + 1):
+        if entry.created or entry.status != "failed":
+            return entry
+        entry = outbox.enqueue(session, OUTBOX_KIND, f"{post.dedupe_key}|r{attempt}", post.payload())
+    return entry
+
+
+def choose_template(templates: Mapping[str, StepTemplate], utility: Utility, action: Action) -> StepTemplate:
+    return templates[template_name(utility.value, action.value)]
+
+
+def refresh_report(context: BotContext, customer_id: str, ticket_ref: str | None) -> Report | None:
+    """The case as it stands now, for the updated answer (not an agent's lookup: no audit row)."""
+    with context.db.reading() as session:
+        records = SqlCaseRecords(session)
+        if not records.customers_by_id(customer_id):
+            return None
+        return build_report(records.case_file(customer_id), context.clock(), ticket_ref)
+
+
+def _wait_while_in_flight(context: BotContext, dedupe_key: str) -> None:
+    deadline = time.monotonic() + IN_FLIGHT_WAIT
+    while time.monotonic() < deadline:
+        with context.db.reading() as session:
+            state = post_state(session, dedupe_key)
+        # attempts == 0: the click that claimed it has not started sending yet.
+        if state is None or state.status != "pending" or not (state.leased or state.attempts == 0):
+            return
+        time.sleep(_POLL_SECONDS)
+
+
+def _earlier(state: PostState) -> EarlierSend:
+    payload = state.payload
+    return EarlierSend(state.created_at, payload.get("agent"), payload.get("ticket_id"), queued=True,
+                       dedupe_key=state.dedupe_key)
+
+
+def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
+    public = bool(state.payload.get("public"))
+    if state.status == "delivered" and state.result is not None:
+        return StepsPosted(
+            ticket_id=str(state.result.get("ticket_id", ticket)),
+            url=str(state.result.get("url", "")),
+            at=datetime.fromisoformat(str(state.result["posted_at"])),
+            agent=str(state.result.get("agent", "")),
+            public=public,
+            already=already,
+        )
+    if state.status == "failed":
+        return StepsFailed(ticket, state.last_error or "the helpdesk refused the post")
+    reason = state.last_error or messages.STEPS_IN_FLIGHT
+    return StepsQueued(ticket, reason, state.next_attempt_at, public, already)
+
+
+# --- the delivery -----------------------------------------------------------------------------------
+
+
+def steps_delivery(context: BotContext) -> Delivery:
+    """How the outbox sends a post, and what a delivered post records."""
+
+    def send(payload: dict[str, Any]) -> DeliveryResult:
+        post = StepsPost.from_payload(payload)
+        helpdesk = context.helpdesk
+        if helpdesk is None:
+            return TryLater("no helpdesk is configured (HELPDESK setting)")
+        if helpdesk.name != post.helpdesk:
+            return GiveUp(f"this post was for {post.helpdesk}, but the bot now posts to {helpdesk.name}")
+        try:
+            result = helpdesk.post_note(post.ticket_id, post.body, public=post.public)
+        except ValueError as exc:  # not a ticket number, or an empty body: retrying cannot help
+            return GiveUp(str(exc))
+        if isinstance(result, Posted):
+            return Delivered({
+                "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
+                "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
+            })
+        if isinstance(result, RetryLater):
+            return TryLater(result.reason, _not_before(context, result.not_before))
+        return GiveUp(f"{result.reason}. {result.what_to_check}.")
+
+    def on_delivered(session: Session, payload: dict[str, Any], delivered: Delivered) -> None:
+        after_steps_posted(session, context, StepsPost.from_payload(payload), delivered.result)
+
+    return Delivery(send=send, on_delivered=on_delivered)
+
+
+def after_steps_posted(session: Session, context: BotContext, post: StepsPost, result: Mapping[str, Any]) -> None:
+    """Everything a delivered post records, inside the transaction that marks it delivered.
+
+    Records the procedure (customer, ticket, agent, time, template), so the next /reauth-check
+    counts it (rules 3 and 7). Escalations hook their case event and follow-up in here.
+    """
+    sent_at = datetime.fromisoformat(str(result["posted_at"]))
+    recorded = record_procedure(
+        session, customer_id=post.customer_id, sent_at=sent_at, ticket_id=post.ticket_id, agent=post.agent,
+        template=post.template,
+    )
+    log.info("steps posted: customer=%s ticket=%s template=%s agent=%s public=%s procedure_recorded=%s",
+             post.customer_id, post.ticket_id, post.template, post.agent, post.public, recorded)
+    # The case thread hears of it, and the bot looks again once the utility's window has passed.
+    text = messages.case_steps_posted(post.helpdesk, post.ticket_id, str(result.get("url") or ""), post.agent,
+                                      post.public)
+    case_event(session, context, post.customer_id, text, key=f"steps:{post.dedupe_key}")
+    wait = timedelta(days=policy_for(Utility(post.utility)).wait_days)
+    schedule_follow_up(session, post.customer_id, sent_at + wait, agent=post.agent, at=context.clock())
+
+
+def _not_before(context: BotContext, unix_time: float | None) -> datetime | None:
+    # The helpdesk client measures in wall-clock UNIX time; the outbox runs on the context's clock.
+    if unix_time is None:
+        return None
+    return context.clock() + timedelta(seconds=max(0.0, unix_time - time.time()))
