@@ -22,15 +22,15 @@ import socket
 import threading
 import time
 import uuid
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from bot.standins.server import StandInHTTPServer, StandInServer
 
 # The versions Intercom's 2.16 OpenAPI document lists for the Intercom-Version header.
 INTERCOM_VERSIONS = frozenset(
@@ -75,13 +75,9 @@ class _Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Lets the stand-in hold its port while stopped (`HelpdeskStandIn.stop`).
-    allow_reuse_port = True
-
-    def __init__(self, address: tuple[str, int], standin: HelpdeskStandIn) -> None:
-        super().__init__(address, _Handler)
+class _Server(StandInHTTPServer):
+    def __init__(self, listener: socket.socket, standin: HelpdeskStandIn) -> None:
+        super().__init__(listener, _Handler)
         self.standin = standin
 
 
@@ -128,12 +124,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # requests are in .requests; stderr noise helps no test
 
 
-class HelpdeskStandIn(ABC):
+class HelpdeskStandIn(StandInServer):
     """The shared server, recording and fault injection; subclasses implement one helpdesk's API."""
 
     display_name = "Helpdesk"
+    holds_port = True
 
     def __init__(self, tickets: Iterable[str] = ()) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self._tickets: set[str] = {str(ticket) for ticket in tickets}
         self._notes: dict[str, list[Note]] = {}
@@ -141,70 +139,20 @@ class HelpdeskStandIn(ABC):
         self._down = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1001)
-        self._port = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._held: socket.socket | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Listen on 127.0.0.1: a free port the first time, the same port after ``stop()``."""
-        if self._server is not None:
-            return self
-        self._server = _Server(("127.0.0.1", self._port), self)
-        self._port = self._server.server_address[1]
-        if self._held is not None:
-            self._held.close()
-            self._held = None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},  # stop() waits up to one poll
-            name=f"{type(self).__name__}:{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _serve(self, listener: socket.socket) -> _Server:
+        return _Server(listener, self)
 
     def stop(self, *, release: bool = False) -> None:
         """Close the listening socket: connections are refused until ``start()`` again.
 
-        The port stays held by a bound socket that does not listen (bound before the listener closes,
-        both with SO_REUSEPORT), so no other server, another test's included, can take it meanwhile
-        and answer in the stopped stand-in's place. ``release=True`` gives the port up.
+        The port stays held (see ``StandInServer._stop``), so no other server, another test's included,
+        can take it meanwhile and answer in the stopped stand-in's place. ``release=True`` gives the port
+        up, as leaving a ``with`` block does.
         """
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and not release and self._held is None:
-            held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            held.bind(("127.0.0.1", self._port))
-            self._held = held
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        if release and self._held is not None:
-            self._held.close()
-            self._held = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop(release=True)
-
-    @property
-    def base_url(self) -> str:
-        if not self._port:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return f"http://127.0.0.1:{self._port}"
+        self._stop(release=release)
 
     # --- state and faults --------------------------------------------------------------------
 

@@ -31,10 +31,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.standins.server import StandInHTTPServer, StandInServer, poll
 
 if TYPE_CHECKING:
     from bot.standins.socket_mode import SocketModeStandIn
@@ -95,7 +96,6 @@ _KNOWN_BLOCK_TYPES = frozenset({
 _TEXT_TYPES = ("mrkdwn", "plain_text")
 _FIRST_TS = 1_700_000_000_000_100  # microseconds: "1700000000.000100"
 _TS_STEP = 100
-_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -355,14 +355,21 @@ def _dm_channel_id(user: str) -> str:
     return "D" + hashlib.sha1(user.encode("utf-8")).hexdigest()[:10].upper()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], standin: SlackStandIn) -> None:
-        super().__init__(address, _Handler)
+class _Server(StandInHTTPServer):
+    def __init__(self, listener: socket.socket, standin: SlackStandIn) -> None:
+        super().__init__(listener, _Handler)
         self.standin = standin
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+
+    def shutdown(self) -> None:
+        """Stop accepting, then close every kept-alive connection so none serves a stopped stand-in."""
+        super().shutdown()
+        with self.connections_lock:
+            open_connections = list(self.connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):  # the client may have closed it first
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -409,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: the recorded calls tell more than an access log."""
 
 
-class SlackStandIn:
+class SlackStandIn(StandInServer):
     """A Slack Web API and response-URL server on 127.0.0.1 that answers like Slack and records calls."""
 
     def __init__(
@@ -425,12 +432,10 @@ class SlackStandIn:
             app_token = "xapp-1-A0REAUTH-standin"
         if app_token is not None and (socket_mode is None or not app_token.startswith("xapp-")):
             raise ValueError("app_token needs an xapp- token and a socket_mode server to point at")
+        super().__init__(port)
         self.app_token = app_token
         self._socket_mode = socket_mode
         self.token = token
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
         self._calls: list[SlackCall] = []
         self._rejected: list[SlackCall] = []
@@ -466,58 +471,8 @@ class SlackStandIn:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> SlackStandIn:
-        """Bind 127.0.0.1 and serve in a daemon thread; idempotent."""
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", self._port), self)
-        self._server = server
-        self._port = server.server_address[1]
-        # A short poll interval makes stop() return quickly.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close every open connection; idempotent."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        with server.connections_lock:
-            open_connections = list(server.connections)
-        for connection in open_connections:
-            with contextlib.suppress(OSError):  # the client may have closed it first
-                connection.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("SlackStandIn is not started: call start() or use it as a context manager")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def _serve(self, listener: socket.socket) -> _Server:
+        return _Server(listener, self)
 
     @property
     def api_url(self) -> str:
@@ -604,32 +559,24 @@ class SlackStandIn:
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[SlackCall]:
         """Poll until at least `count` accepted calls to `method`; AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.calls_to(method)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"SlackStandIn: expected at least {count} accepted {method} call(s) within {timeout}s, "
-                    f"got {len(found)}. {self._summary()}"
-                )
-            time.sleep(_POLL_SECONDS)
+        found, enough = poll(lambda: self.calls_to(method), lambda calls: len(calls) >= count, timeout)
+        if not enough:
+            raise AssertionError(
+                f"SlackStandIn: expected at least {count} accepted {method} call(s) within {timeout}s, "
+                f"got {len(found)}. {self._summary()}"
+            )
+        return found
 
     def wait_for_responses(self, key: str | None, count: int = 1, timeout: float = 5.0) -> list[JsonDict]:
         """Poll until at least `count` accepted posts to response URL `key` (any key when None)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.responses(key)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                where = "any response URL" if key is None else f"response URL {key!r}"
-                raise AssertionError(
-                    f"SlackStandIn: expected at least {count} post(s) to {where} within {timeout}s, "
-                    f"got {len(found)}. {self._summary()}"
-                )
-            time.sleep(_POLL_SECONDS)
+        found, enough = poll(lambda: self.responses(key), lambda posts: len(posts) >= count, timeout)
+        if not enough:
+            where = "any response URL" if key is None else f"response URL {key!r}"
+            raise AssertionError(
+                f"SlackStandIn: expected at least {count} post(s) to {where} within {timeout}s, "
+                f"got {len(found)}. {self._summary()}"
+            )
+        return found
 
     def _summary(self) -> str:
         with self._lock:

@@ -9,38 +9,39 @@
 - `push()` sends `{"envelope_id", "type", "payload", "accepts_response_payload"}` (events_api envelopes also
   carry `retry_attempt` and `retry_reason`) to the newest connection;
 - the app's acks `{"envelope_id": ..., "payload"?: {...}}` are recorded with the time they arrived;
-- pings are answered with pongs; a close frame is echoed; client frames must be masked (else close 1002).
+- pings are answered with pongs; a close frame is echoed; client frames must be masked (else close 1002);
+- `stop()` drops every connection without a close frame, like a lost link.
 
-Stdlib only, so it has no opinion of its own about WebSockets beyond the RFC.
+The WebSocket protocol itself (handshake, framing, masking, ping/pong, close) is the `websockets`
+library's threaded server, a maintained implementation, so a bug in this stand-in cannot hide one in
+the client. It does not ping on its own, compress, or limit message sizes.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import itertools
 import json
 import socket
-import struct
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.sync.server import Server, ServerConnection, serve
+from websockets.utils import accept_key as accept_key  # re-exported: tests check it against RFC 6455
+
+from bot.standins.server import StandInServer, poll
 from bot.standins.slack_requests import JSON, SignedRequest
 
 JsonDict = dict[str, Any]
 
 APP_ID = "A0REAUTH"
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_MAX_HANDSHAKE = 16_384
-_POLL_SECONDS = 0.02
 
 SLASH_COMMANDS = "slash_commands"
 INTERACTIVE = "interactive"
@@ -74,35 +75,27 @@ class Ack:
 @dataclass
 class _Connection:
     number: int
-    sock: socket.socket
+    websocket: ServerConnection
     opened_at: float
-    send_lock: threading.Lock = field(default_factory=threading.Lock)
     open: bool = True
-    close_code: int | None = None
 
 
-class _ProtocolError(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
+class _Server:
+    """websockets' threaded server, stopped like a lost link: connections end without a close frame."""
 
+    def __init__(self, server: Server) -> None:
+        self._server = server
 
-def accept_key(key: str) -> str:
-    """The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key` (RFC 6455 section 4.2.2)."""
-    return base64.b64encode(hashlib.sha1((key + _WS_GUID).encode("ascii")).digest()).decode("ascii")
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
 
-
-def _frame(opcode: int, data: bytes) -> bytes:
-    """A final, unmasked server frame (servers never mask)."""
-    head = bytes([0x80 | opcode])
-    if len(data) <= 125:
-        head += bytes([len(data)])
-    elif len(data) <= 0xFFFF:
-        head += struct.pack("!BH", 126, len(data))
-    else:
-        head += struct.pack("!BQ", 127, len(data))
-    return head + data
+    def shutdown(self) -> None:
+        for connection in self._server.connections:
+            with contextlib.suppress(OSError):  # the client may have closed it first
+                connection.socket.shutdown(socket.SHUT_RDWR)
+        # Closes the listener and waits for every connection's handler; one that opened meanwhile
+        # gets a close frame (1001) instead.
+        self._server.shutdown()
 
 
 def socket_payload(request: SignedRequest) -> tuple[str, JsonDict]:
@@ -119,77 +112,45 @@ def socket_payload(request: SignedRequest) -> tuple[str, JsonDict]:
     return SLASH_COMMANDS, fields
 
 
-class SocketModeStandIn:
+class SocketModeStandIn(StandInServer):
     """Slack's Socket Mode end on 127.0.0.1: hands out connection URLs, pushes envelopes, records acks."""
 
+    scheme = "ws"
+
     def __init__(self, app_id: str = APP_ID, port: int = 0) -> None:
+        super().__init__(port)
         self.app_id = app_id
-        self._port = port
-        self._listener: socket.socket | None = None
-        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._tickets: set[str] = set()
         self._connections: list[_Connection] = []
         self._envelopes: list[Envelope] = []
         self._acks: list[Ack] = []
         self._received: list[str] = []
-        self._pongs: list[bytes] = []
+        self._pings: list[tuple[bytes, threading.Event]] = []
         self._refused = 0
         self._numbers = itertools.count(1)
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> SocketModeStandIn:
-        """Listen on 127.0.0.1 and accept in a daemon thread; idempotent."""
-        if self._listener is not None:
-            return self
-        listener = socket.create_server(("127.0.0.1", self._port))
-        listener.settimeout(0.05)  # lets stop() end the accept loop quickly
-        self._listener = listener
-        self._port = listener.getsockname()[1]
-        self._spawn(self._accept_loop, "socket-mode-accept", listener)
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every connection (without a close frame, like a dropped link); idempotent."""
-        listener = self._listener
-        if listener is None:
-            return
-        self._listener = None
-        listener.close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            self._drop(connection)
-        for thread in list(self._threads):
-            thread.join(timeout=5)
-        self._threads.clear()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._listener is None:
-            raise RuntimeError("SocketModeStandIn is not started: call start() or use it as a context manager")
-        return self._port
+    def _serve(self, listener: socket.socket) -> _Server:
+        return _Server(serve(
+            self._converse, sock=listener, process_response=self._check_ticket,
+            # What the tests were written against: pings only from ping() (keepalive pings would close the
+            # link of an app slow to answer), no permessage-deflate, no message size limit of the library's.
+            ping_interval=None, compression=None, max_size=None,
+            # How long a close, or a refusal, waits for the app to end the TCP connection. The app is local
+            # and answers in milliseconds, unless it never does (slack_sdk keeps a refused socket open):
+            # the library's 10 s would then hold up close_connections() and stop().
+            close_timeout=1,
+        ))
 
     def issue_url(self) -> str:
         """A one-use connection URL, as `apps.connections.open` returns it."""
         ticket = uuid.uuid4().hex
-        port = self.port
+        base_url = self.base_url
         with self._lock:
             self._tickets.add(ticket)
-        return f"ws://127.0.0.1:{port}/link/?ticket={ticket}&app_id={self.app_id}"
+        return f"{base_url}/link/?ticket={ticket}&app_id={self.app_id}"
 
     # ---------------------------------------------------------------- pushing
 
@@ -226,7 +187,7 @@ class SocketModeStandIn:
             self._envelopes.append(
                 Envelope(envelope_id, type, dict(payload), accepts_response_payload, connection.number, time.time())
             )
-        self._send_text(connection, message)
+        connection.websocket.send(json.dumps(message))
         return envelope_id
 
     def push_request(self, request: SignedRequest) -> str:
@@ -249,21 +210,24 @@ class SocketModeStandIn:
 
     def request_disconnect(self, reason: str = "refresh_requested") -> None:
         """Ask the newest connection to reconnect, as Slack does before it recycles a link."""
-        connection = self._newest()
-        self._send_text(connection, {"type": "disconnect", "reason": reason,
-                                     "debug_info": {"host": "applink-standin"}})
+        self._newest().websocket.send(json.dumps({"type": "disconnect", "reason": reason,
+                                                  "debug_info": {"host": "applink-standin"}}))
 
     def ping(self, data: bytes = b"standin") -> None:
         """Ping the newest connection; its pong lands in `pongs`."""
-        self._send_frame(self._newest(), _OP_PING, data)
+        pong = self._newest().websocket.ping(data)
+        with self._lock:
+            self._pings.append((data, pong))
 
     def close_connections(self, code: int = 1001, reason: str = "going away") -> None:
-        """Send a close frame on every open connection (the app should reconnect)."""
+        """Close every open connection with a close frame (the app should reconnect).
+
+        Returns once each closing handshake is done, or the app dropped the link instead of answering.
+        """
         with self._lock:
             connections = [c for c in self._connections if c.open]
         for connection in connections:
-            with contextlib.suppress(OSError):
-                self._send_frame(connection, _OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8"))
+            connection.websocket.close(code, reason)
 
     # ---------------------------------------------------------------- records
 
@@ -286,8 +250,9 @@ class SocketModeStandIn:
 
     @property
     def pongs(self) -> list[bytes]:
+        """The data of every ping the app answered, in the order the pings were sent."""
         with self._lock:
-            return list(self._pongs)
+            return [data for data, pong in self._pings if pong.is_set()]
 
     @property
     def connection_count(self) -> int:
@@ -311,28 +276,18 @@ class SocketModeStandIn:
 
     def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Poll until at least `count` connections were established and one is open."""
-        self._poll(lambda: self.connection_count >= count and self.open_connections > 0, timeout,
-                   f"at least {count} connection(s)")
+        _, connected = poll(lambda: self.connection_count >= count and self.open_connections > 0, bool, timeout)
+        if not connected:
+            raise AssertionError(f"SocketModeStandIn: expected at least {count} connection(s) within {timeout}s. "
+                                 f"{self._summary()}")
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
         """Poll until the app acked `envelope_id`; AssertionError on timeout."""
-        found: list[Ack] = []
-
-        def acked() -> bool:
-            ack = self.ack_for(envelope_id)
-            if ack is not None:
-                found.append(ack)
-            return ack is not None
-
-        self._poll(acked, timeout, f"an ack of envelope {envelope_id}")
-        return found[0]
-
-    def _poll(self, done: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"SocketModeStandIn: expected {what} within {timeout}s. {self._summary()}")
-            time.sleep(_POLL_SECONDS)
+        ack, _ = poll(lambda: self.ack_for(envelope_id), lambda found: found is not None, timeout)
+        if ack is None:
+            raise AssertionError(f"SocketModeStandIn: expected an ack of envelope {envelope_id} within {timeout}s. "
+                                 f"{self._summary()}")
+        return ack
 
     def _summary(self) -> str:
         with self._lock:
@@ -342,11 +297,6 @@ class SocketModeStandIn:
 
     # ---------------------------------------------------------------- server side
 
-    def _spawn(self, target: Any, name: str, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
     def _newest(self) -> _Connection:
         with self._lock:
             for connection in reversed(self._connections):
@@ -354,119 +304,46 @@ class SocketModeStandIn:
                     return connection
         raise RuntimeError(f"SocketModeStandIn: no app is connected. {self._summary()}")
 
-    def _accept_loop(self, listener: socket.socket) -> None:
-        while self._listener is listener:
-            try:
-                sock, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # closed by stop()
-                return
-            sock.settimeout(None)
-            self._spawn(self._serve, "socket-mode-connection", sock)
+    def _check_ticket(self, websocket: ServerConnection, request: Request, response: Response) -> Response | None:
+        """Refuse (401) an upgrade whose ticket is unknown or used; consume a good one.
 
-    def _serve(self, sock: socket.socket) -> None:
-        reader = _Reader(sock)
-        try:
-            connection = self._handshake(sock, reader)
-        except (OSError, _ProtocolError):
-            with contextlib.suppress(OSError):
-                sock.close()
-            return
-        if connection is None:
-            return
-        try:
-            self._read_frames(connection, reader)
-        except _ProtocolError as err:
-            with contextlib.suppress(OSError):
-                self._send_frame(connection, _OP_CLOSE, struct.pack("!H", err.code) + err.reason.encode("utf-8"))
-        except OSError:
-            pass
-        finally:
-            self._drop(connection)
-
-    def _handshake(self, sock: socket.socket, reader: _Reader) -> _Connection | None:
-        head = reader.until(b"\r\n\r\n", _MAX_HANDSHAKE).decode("latin-1")
-        request_line, *header_lines = head.split("\r\n")
-        headers = {}
-        for line in header_lines:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        verb, _, rest = request_line.partition(" ")
-        target = rest.rpartition(" ")[0]
-        split = urlsplit(target)
+        Checked once websockets has validated the handshake (a malformed one keeps the library's own
+        answer and uses no ticket), and the ticket consumed under the lock, so it opens one connection.
+        """
+        if response.status_code != 101:
+            return None
+        split = urlsplit(request.path)
         ticket = (parse_qs(split.query).get("ticket") or [""])[0]
-        key = headers.get("sec-websocket-key", "")
-        if (verb != "GET" or headers.get("upgrade", "").lower() != "websocket"
-                or "upgrade" not in headers.get("connection", "").lower()
-                or headers.get("sec-websocket-version") != "13" or not key):
-            self._refuse(sock, "400 Bad Request")
-            return None
         with self._lock:
-            valid = split.path == "/link/" and ticket in self._tickets
-            if valid:
+            if split.path == "/link/" and ticket in self._tickets:
                 self._tickets.discard(ticket)  # one use, like Slack's
-            else:
-                self._refused += 1
-        if not valid:
-            self._refuse(sock, "401 Unauthorized")
-            return None
-        sock.sendall(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n".encode("ascii")
-        )
+                return None
+            self._refused += 1
+        return websocket.respond(401, "invalid or used ticket\n")
+
+    def _converse(self, websocket: ServerConnection) -> None:
+        """One connection, from hello until it closes or drops: every text message the app sends is recorded."""
         with self._lock:
-            connection = _Connection(next(self._numbers), sock, time.time())
-            self._connections.append(connection)
-            open_count = sum(1 for c in self._connections if c.open)
-        self._send_text(connection, {
-            "type": "hello",
-            "num_connections": open_count,
-            "debug_info": {"host": "applink-standin", "build_number": 1, "approximate_connection_time": 18060},
-            "connection_info": {"app_id": self.app_id},
-        })
-        return connection
-
-    def _refuse(self, sock: socket.socket, status: str) -> None:
-        with contextlib.suppress(OSError):
-            sock.sendall(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode("ascii"))
-            sock.close()
-
-    def _read_frames(self, connection: _Connection, reader: _Reader) -> None:
-        message = bytearray()
-        message_opcode: int | None = None
-        while connection.open:
-            first, second = reader.exact(2)
-            fin, opcode = bool(first & 0x80), first & 0x0F
-            if not second & 0x80:
-                raise _ProtocolError(1002, "client frames must be masked")
-            length = second & 0x7F
-            if length == 126:
-                (length,) = struct.unpack("!H", reader.exact(2))
-            elif length == 127:
-                (length,) = struct.unpack("!Q", reader.exact(8))
-            mask = reader.exact(4)
-            data = bytes(b ^ mask[i % 4] for i, b in enumerate(reader.exact(length)))
-            if opcode == _OP_PING:
-                self._send_frame(connection, _OP_PONG, data)
-            elif opcode == _OP_PONG:
-                with self._lock:
-                    self._pongs.append(data)
-            elif opcode == _OP_CLOSE:
-                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
-                connection.close_code = code
-                with contextlib.suppress(OSError):  # echo the close, as RFC 6455 asks
-                    self._send_frame(connection, _OP_CLOSE, data[:2])
-                return
-            elif opcode in (_OP_TEXT, _OP_BINARY, _OP_CONTINUATION):
-                if opcode != _OP_CONTINUATION:
-                    message_opcode, message = opcode, bytearray()
-                message += data
-                if fin and message_opcode == _OP_TEXT:
-                    self._record(connection, message.decode("utf-8"))
-            else:
-                raise _ProtocolError(1002, f"unknown opcode {opcode}")
+            number = next(self._numbers)
+            open_count = 1 + sum(1 for c in self._connections if c.open)
+        connection = _Connection(number, websocket, time.time())
+        try:
+            # Sent before the connection counts as established, so nothing is pushed ahead of it.
+            websocket.send(json.dumps({
+                "type": "hello",
+                "num_connections": open_count,
+                "debug_info": {"host": "applink-standin", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            }))
+            with self._lock:
+                self._connections.append(connection)
+            for message in websocket:
+                if isinstance(message, str):
+                    self._record(connection, message)
+        except ConnectionClosed:
+            pass  # a dropped link ends the conversation as a close does
+        finally:
+            connection.open = False
 
     def _record(self, connection: _Connection, text: str) -> None:
         now = time.time()
@@ -480,47 +357,3 @@ class SocketModeStandIn:
                 payload = data.get("payload")
                 self._acks.append(Ack(data["envelope_id"], payload if isinstance(payload, dict) else None,
                                       connection.number, now))
-
-    def _send_text(self, connection: _Connection, message: Mapping[str, Any]) -> None:
-        self._send_frame(connection, _OP_TEXT, json.dumps(message).encode("utf-8"))
-
-    def _send_frame(self, connection: _Connection, opcode: int, data: bytes) -> None:
-        with connection.send_lock:
-            connection.sock.sendall(_frame(opcode, data))
-
-    def _drop(self, connection: _Connection) -> None:
-        connection.open = False
-        with contextlib.suppress(OSError):
-            connection.sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            connection.sock.close()
-
-
-class _Reader:
-    """Buffered exact reads from a blocking socket; EOF raises ConnectionError (an OSError)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._buffer = bytearray()
-
-    def _fill(self) -> None:
-        chunk = self._sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("peer closed the connection")
-        self._buffer += chunk
-
-    def exact(self, n: int) -> bytes:
-        while len(self._buffer) < n:
-            self._fill()
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
-
-    def until(self, marker: bytes, limit: int) -> bytes:
-        while (end := self._buffer.find(marker)) < 0:
-            if len(self._buffer) > limit:
-                raise _ProtocolError(1009, "handshake too large")
-            self._fill()
-        data = bytes(self._buffer[:end])
-        del self._buffer[: end + len(marker)]
-        return data

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +16,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+from websockets.exceptions import ConnectionClosedError
+from websockets.sync.client import connect
 
 from bot.standins.slack_api import SlackStandIn
 from bot.standins.slack_requests import SlackRequests
@@ -71,6 +75,16 @@ def client(slack: SlackStandIn, socket_mode: SocketModeStandIn) -> Iterator[tupl
         sm_client.default_auto_reconnect_enabled = False
         socket_mode.close_connections()
         sm_client.close()
+
+
+def _upgrade(port: int, target: str) -> socket.socket:
+    """A raw socket that has sent a WebSocket upgrade request for `target` (RFC 6455's sample key)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode("ascii")
+    )
+    return sock
 
 
 def test_accept_key_is_rfc_6455s() -> None:
@@ -143,11 +157,7 @@ def test_a_ticket_works_once_and_unknown_tickets_are_refused(
     path = url.removeprefix(f"ws://127.0.0.1:{socket_mode.port}")
 
     def handshake(target: str) -> str:
-        with socket.create_connection(("127.0.0.1", socket_mode.port), timeout=5) as sock:
-            sock.sendall(
-                f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode("ascii")
-            )
+        with _upgrade(socket_mode.port, target) as sock:
             return sock.recv(4096).decode("latin-1")
 
     first = handshake(path)
@@ -155,3 +165,28 @@ def test_a_ticket_works_once_and_unknown_tickets_are_refused(
     assert handshake(path).startswith("HTTP/1.1 401")
     assert handshake("/link/?ticket=forged").startswith("HTTP/1.1 401")
     assert socket_mode.refused_handshakes == 2
+
+
+def test_unmasked_client_frames_are_closed_with_1002(socket_mode: SocketModeStandIn) -> None:
+    with _upgrade(socket_mode.port, socket_mode.issue_url().removeprefix(socket_mode.base_url)) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"HTTP/1.1 101")
+        while reader.readline() != b"\r\n":
+            pass
+        assert reader.read(2) == bytes([0x81, 0x7E])  # the hello: a final text frame, 16-bit length
+        (length,) = struct.unpack("!H", reader.read(2))
+        assert json.loads(reader.read(length))["type"] == "hello"
+        sock.sendall(bytes([0x81, 0x02]) + b"hi")  # a text frame without the mask bit
+        opcode, length = reader.read(2)
+        assert opcode == 0x88 and struct.unpack("!H", reader.read(length)[:2]) == (1002,)
+
+
+def test_stop_drops_the_link_without_a_close_frame(socket_mode: SocketModeStandIn) -> None:
+    with connect(socket_mode.issue_url()) as app:
+        assert json.loads(app.recv(timeout=5))["type"] == "hello"
+        socket_mode.wait_connected()
+        socket_mode.stop()
+        with pytest.raises(ConnectionClosedError) as dropped:
+            app.recv(timeout=5)
+    assert dropped.value.rcvd is None  # no close frame came: the link was lost, not closed
+    assert socket_mode.open_connections == 0
