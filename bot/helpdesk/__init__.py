@@ -10,18 +10,11 @@ from collections.abc import Mapping
 
 import httpx
 
-from bot.helpdesk.base import (
-    Helpdesk,
-    HelpdeskClient,
-    Posted,
-    PostResult,
-    Rejected,
-    RetryLater,
-    text_to_html,
-)
+from bot.helpdesk.base import HelpdeskClient, text_to_html
 from bot.helpdesk.freshdesk import FreshdeskHelpdesk
 from bot.helpdesk.intercom import INTERCOM_VERSION, IntercomHelpdesk
 from bot.helpdesk.retry import RetryPolicy
+from bot.helpdesk.types import Helpdesk, Posted, PostResult, Rejected, RetryLater
 from bot.helpdesk.zendesk import ZendeskHelpdesk
 
 __all__ = [
