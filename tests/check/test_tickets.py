@@ -1,4 +1,8 @@
-"""One ticket grammar: the check's ticket word, the escalation form and the helpdesk clients agree on it."""
+"""One ticket grammar: the check's ticket word, the escalation form and the helpdesk clients read tickets alike.
+
+The check still hands on a ticket word that is not a number, for the click to refuse
+(tests/post_steps/test_faults.py), so only what it accepts is compared here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.helpdesk import FreshdeskHelpdesk, HelpdeskClient, IntercomHelpdesk, ZendeskHelpdesk
-from commands.check import Query, QueryKind, QueryProblem, parse_query
+from commands.check import Query, QueryKind, parse_query
 from commands.escalations import FormProblem, Ticket, parse_ticket
 from commands.tickets import MAX_TICKET_DIGITS, MAX_TICKET_LINK, TicketReference, read_ticket, ticket_number
 
@@ -73,8 +77,6 @@ def test_what_is_not_a_ticket_is_refused_everywhere(text: str) -> None:
     for make in CLIENTS.values():
         with make() as client:
             assert client.parse_ticket_reference(text) is None
-    if len(text.split()) == 1 and len(text) < 200:  # the check reads words, in a query of bounded length
-        assert parse_query(f"C-1001 {text}") is QueryProblem.MALFORMED
 
 
 LINKS: dict[str, tuple[str, str]] = {
