@@ -18,9 +18,10 @@ from bot.features.escalations import listeners as escalation_listeners
 from bot.features.escalations.posts import escalation_deliveries
 from bot.features.post_steps import listeners as post_steps_listeners
 from bot.features.post_steps.service import OUTBOX_KIND as STEPS_OUTBOX_KIND
-from bot.features.post_steps.service import configured_helpdesk, steps_delivery
+from bot.features.post_steps.service import steps_delivery
 from bot.features.post_steps.template_files import load_templates
 from bot.helpdesk import Helpdesk, RetryPolicy
+from bot.helpdesk.configured import configured_helpdesk
 from bot.outbox import Delivery, Outbox
 from bot.settings import Settings
 from commands.post_steps import StepTemplate

@@ -123,7 +123,7 @@ ESCALATION_LABELS: dict[str, str] = {
 ESCALATION_HINTS: dict[str, str] = {
     "customer": "The customer's e-mail, customer id, or a ticket link.",
     "reason": "What support already tried and what is still wrong.",
-    "ticket": "A ticket id or link (optional).",
+    "ticket": "A ticket number or link (optional).",
     "note": "Anything else the next person should know (optional).",
 }
 ESCALATIONS_NOT_SET_UP = (
@@ -138,7 +138,7 @@ ESCALATION_FORM_PROBLEMS: dict[FormProblem, str] = {
     FormProblem.NO_REASON: "Say why the case needs escalating: what was tried and what is still wrong.",
     FormProblem.REASON_TOO_LONG: f"Keep the reason under {MAX_REASON} characters; put details in the note.",
     FormProblem.NOTE_TOO_LONG: f"Keep the note under {MAX_NOTE} characters.",
-    FormProblem.BAD_TICKET: "That is not a ticket id or ticket link; paste the ticket's URL or leave it empty.",
+    FormProblem.BAD_TICKET: "That is not a ticket number or ticket link; paste the ticket's URL or leave it empty.",
 }
 RESOLUTION_WORDS: dict[Resolution, str] = {
     Resolution.AGENT: "resolved by an agent",

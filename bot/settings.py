@@ -12,9 +12,9 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.helpdesk import HELPDESK_KINDS
 from models.db import DEFAULT_DATABASE_URL
 
-HELPDESKS = ("zendesk", "intercom", "freshdesk")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
@@ -61,8 +61,8 @@ class Settings:
         if api_url and not api_url.startswith(("http://", "https://")):
             raise SettingsError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
         helpdesk = get("HELPDESK")
-        if helpdesk and helpdesk.lower() not in HELPDESKS:
-            raise SettingsError(f"HELPDESK must be one of {', '.join(HELPDESKS)}, not {helpdesk!r}")
+        if helpdesk and helpdesk.lower() not in HELPDESK_KINDS:
+            raise SettingsError(f"HELPDESK must be one of {', '.join(HELPDESK_KINDS)}, not {helpdesk!r}")
         helpdesk_url = get("HELPDESK_URL")
         if helpdesk_url and not helpdesk_url.startswith(("http://", "https://")):
             raise SettingsError("HELPDESK_URL must be an http(s) URL such as https://acme.zendesk.com")

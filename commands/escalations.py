@@ -11,19 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from commands.check import Query, QueryProblem, Report, parse_query, ticket_id_from_url
+from commands.check import Query, QueryProblem, Report, parse_query
 from commands.rules import Action
+from commands.tickets import read_ticket
 
 # Slack shows a section of at most 3000 characters; reason and note share the parent's "why" section.
 MAX_REASON = 1000
 MAX_NOTE = 1500
-# The `ticket_id` column holds 64 characters; a pasted URL is kept as the link (Slack allows 3000 in a URL).
-MAX_TICKET_ID = 64
-MAX_TICKET_URL = 2000
 # A pasted message can be long; the first few names it holds are enough to find the customer.
 MAX_REFERENCES = 20
 
-_TICKET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 # Slack's markup: <mailto:a@b.c|a@b.c>, <https://x|label>, <https://x>.
 _SLACK_LINK = re.compile(r"<((?:mailto:|https?://)[^|>]+)(?:\|[^>]*)?>")
 _TRIM = ".,;:!?()[]{}\"'*_`"
@@ -125,17 +122,11 @@ def mask_emails(text: str) -> str:
 
 
 def parse_ticket(text: str) -> Ticket | FormProblem | None:
-    """A ticket id or link; None when left empty."""
-    text = text.strip().strip("<>")
-    if not text:
+    """A ticket number or link (the link is kept); None when left empty."""
+    if not text.strip().strip("<>"):
         return None
-    if text.startswith(("http://", "https://")):
-        url = text.split("|", 1)[0]
-        ticket_id = ticket_id_from_url(url)
-        if ticket_id is None or len(url) > MAX_TICKET_URL or not _TICKET_ID.match(ticket_id):
-            return FormProblem.BAD_TICKET
-        return Ticket(ticket_id, url)
-    return Ticket(text) if _TICKET_ID.match(text) else FormProblem.BAD_TICKET
+    ticket = read_ticket(text)
+    return FormProblem.BAD_TICKET if ticket is None else Ticket(ticket.number, ticket.link)
 
 
 def read_form(customer: str, reason: str, ticket: str, note: str) -> EscalationForm | dict[Field, FormProblem]:

@@ -10,19 +10,15 @@ from collections.abc import Mapping
 
 import httpx
 
-from bot.helpdesk.base import (
-    Helpdesk,
-    HelpdeskClient,
-    Posted,
-    PostResult,
-    Rejected,
-    RetryLater,
-    text_to_html,
-)
+from bot.helpdesk.base import HelpdeskClient, text_to_html
 from bot.helpdesk.freshdesk import FreshdeskHelpdesk
 from bot.helpdesk.intercom import INTERCOM_VERSION, IntercomHelpdesk
 from bot.helpdesk.retry import RetryPolicy
+from bot.helpdesk.types import Helpdesk, Posted, PostResult, Rejected, RetryLater
 from bot.helpdesk.zendesk import ZendeskHelpdesk
+
+# `configured_helpdesk` (bot.helpdesk.configured) is not re-exported: it reads bot.settings, which
+# imports HELPDESK_KINDS from here, and importing it here would make that a cycle.
 
 __all__ = [
     "HELPDESK_KINDS",
@@ -41,13 +37,14 @@ __all__ = [
     "text_to_html",
 ]
 
-# The settings each kind cannot work without, by their environment names.
+# The settings each kind cannot work without, by their environment names; its keys are the kinds the
+# HELPDESK setting accepts, in the order agents and operators read them.
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "zendesk": ("HELPDESK_EMAIL", "HELPDESK_API_TOKEN"),
     "intercom": ("HELPDESK_API_TOKEN", "HELPDESK_ADMIN_ID"),
     "freshdesk": ("HELPDESK_API_KEY",),
 }
-HELPDESK_KINDS: tuple[str, ...] = tuple(sorted(_REQUIRED))
+HELPDESK_KINDS: tuple[str, ...] = tuple(_REQUIRED)
 
 
 def make_helpdesk(

@@ -1,4 +1,4 @@
-"""What every helpdesk offers the bot, what a post can end in, and the HTTP plumbing they share."""
+"""The base client the three helpdesks share: HTTP plumbing, retries, reading ticket references, refusals in words."""
 
 from __future__ import annotations
 
@@ -10,74 +10,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self, TypeAlias
+from typing import Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
 
-if TYPE_CHECKING:
-    from bot.helpdesk.retry import RetryPolicy
+from bot.helpdesk.retry import RetryPolicy
+from bot.helpdesk.types import Posted, PostResult, Rejected, RetryLater
+from commands.tickets import read_link, ticket_number
 
 log = logging.getLogger(__name__)
 
 # The agent is waiting on the other end of a button: fail fast on connect, allow a slow write.
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
-_TICKET_NUMBER = re.compile(r"#?([0-9]{1,20})")
 _DETAIL_LIMIT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """The helpdesk stored the note; ``url`` is the agent-facing link to the ticket."""
-
-    external_id: str | None
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class RetryLater:
-    """Not posted, but worth trying again (rate limit, server error, timeout, helpdesk unreachable).
-
-    ``not_before`` is a UNIX time from the helpdesk's own instruction, None when it gave none.
-    """
-
-    reason: str
-    not_before: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """The helpdesk refused the note; retrying will not help until someone fixes ``what_to_check``."""
-
-    status: int
-    reason: str
-    what_to_check: str
-
-
-PostResult: TypeAlias = Posted | RetryLater | Rejected
-
-
-class Helpdesk(Protocol):
-    """A helpdesk the bot can post canned steps to."""
-
-    name: str
-
-    def post_note(self, ticket_id: str, body: str, *, public: bool = False) -> PostResult:
-        """Post ``body`` (plain text) to the ticket: an internal note, or a customer reply if ``public``."""
-        ...
-
-    def ticket_url(self, ticket_id: str) -> str:
-        """The link an agent opens to see the ticket."""
-        ...
-
-    def parse_ticket_reference(self, text: str) -> str | None:
-        """The ticket id in a bare id or this helpdesk's ticket URL; None for anything else."""
-        ...
-
-    def close(self) -> None:
-        """Release the HTTP connections the helpdesk client opened itself."""
-        ...
 
 
 def text_to_html(text: str) -> str:
@@ -88,23 +35,6 @@ def text_to_html(text: str) -> str:
         for paragraph in paragraphs
         if paragraph.strip()
     )
-
-
-def bare_ticket_id(text: str) -> str | None:
-    """``123`` or ``#123`` → ``"123"``; anything else → None."""
-    match = _TICKET_NUMBER.fullmatch(text.strip())
-    return match.group(1) if match else None
-
-
-def url_path_on_host(text: str, hosts: frozenset[str]) -> str | None:
-    """The path of an http(s) URL whose host is one of ``hosts``, without a trailing slash."""
-    try:
-        parts = urlsplit(text.strip())
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in hosts:
-        return None
-    return parts.path.rstrip("/")
 
 
 def normalise_base_url(base_url: str) -> str:
@@ -215,12 +145,22 @@ class HelpdeskRequest:
     auth: tuple[str, str] | None = None
 
 
+class Connection(TypedDict, total=False):
+    """How a client reaches its helpdesk; each client takes these as keywords, the base client gives the defaults."""
+
+    policy: RetryPolicy | None
+    client: httpx.Client | None
+    timeout: httpx.Timeout | float | None
+    trust_env: bool
+
+
 class HelpdeskClient(ABC):
     """The shared half of the three clients: ticket-id checks, retries, and mapping statuses to results.
 
-    Takes an ``httpx.Client`` (tests, connection sharing) or builds one; a client it built is its
-    own to close. ``trust_env`` is off by default so HTTP(S)_PROXY cannot reroute calls (and the
-    stand-ins on 127.0.0.1); turn it on where a proxy is how the bot reaches the internet.
+    Retries follow ``policy`` (``RetryPolicy()`` when None). Takes an ``httpx.Client`` (tests, connection
+    sharing) or builds one with ``timeout``; a client it built is its own to close. ``trust_env`` is off
+    by default so HTTP(S)_PROXY cannot reroute calls (and the stand-ins on 127.0.0.1); turn it on where
+    a proxy is how the bot reaches the internet.
     """
 
     name: str = "helpdesk"
@@ -228,21 +168,17 @@ class HelpdeskClient(ABC):
     ticket_word: str = "ticket"
     credential_settings: str = "HELPDESK_API_TOKEN setting"
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        policy: RetryPolicy,
-        client: httpx.Client | None = None,
-        timeout: httpx.Timeout | float | None = None,
-        trust_env: bool = False,
-    ) -> None:
+    def __init__(self, base_url: str, **connection: Unpack[Connection]) -> None:
         self.base_url = normalise_base_url(base_url)
-        self._policy = policy
+        self._policy = connection.get("policy") or RetryPolicy()
+        client = connection.get("client")
         self._owns_client = client is None
-        self._client = client or httpx.Client(
-            timeout=DEFAULT_TIMEOUT if timeout is None else timeout, trust_env=trust_env
-        )
+        if client is None:
+            timeout = connection.get("timeout")
+            client = httpx.Client(
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout, trust_env=connection.get("trust_env", False)
+            )
+        self._client = client
 
     def close(self) -> None:
         if self._owns_client:
@@ -265,7 +201,7 @@ class HelpdeskClient(ABC):
         Raises ``ValueError`` for an id that is not a ticket number (use ``parse_ticket_reference``)
         or an empty body: both are the caller's bugs, not the helpdesk's answer.
         """
-        number = bare_ticket_id(ticket_id)
+        number = ticket_number(ticket_id)
         if number is None:
             raise ValueError(f"{ticket_id!r} is not a {self.display_name} {self.ticket_word} number")
         if not body.strip():
@@ -322,13 +258,15 @@ class HelpdeskClient(ABC):
         """The link an agent opens to see the ticket."""
 
     def parse_ticket_reference(self, text: str) -> str | None:
-        """The ticket id in a bare id (``123``, ``#123``) or a link on this helpdesk's own host; None for
-        anything else (a link to another account's host would name a different ticket here)."""
-        bare = bare_ticket_id(text)
-        if bare is not None:
-            return bare
-        path = url_path_on_host(text, frozenset({host_of(self.links_url)}))
-        return None if path is None else self.ticket_in_link(path)
+        """The ticket number in ``123``, ``#123`` or a link on this helpdesk's own host; None for anything
+        else (a link to another account's host would name a different ticket here)."""
+        number = ticket_number(text)
+        if number is not None:
+            return number
+        link = read_link(text)
+        if link is None or link.host != host_of(self.links_url):
+            return None
+        return self.ticket_in_link(link.path)
 
     @property
     def links_url(self) -> str:

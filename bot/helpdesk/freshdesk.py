@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-
-import httpx
+from typing import Unpack
 
 from bot.helpdesk.base import (
+    Connection,
     HelpdeskClient,
     HelpdeskRequest,
     text_to_html,
 )
-from bot.helpdesk.retry import RetryPolicy
+from commands.tickets import TICKET_NUMBER
 
-_TICKET_PATH = re.compile(r"/(?:a|helpdesk)/tickets/([0-9]{1,20})")
+_TICKET_PATH = re.compile(rf"/(?:a|helpdesk)/tickets/({TICKET_NUMBER})")
 
 
 class FreshdeskHelpdesk(HelpdeskClient):
@@ -32,14 +32,9 @@ class FreshdeskHelpdesk(HelpdeskClient):
         base_url: str,
         *,
         api_key: str,
-        policy: RetryPolicy | None = None,
-        client: httpx.Client | None = None,
-        timeout: httpx.Timeout | float | None = None,
-        trust_env: bool = False,
+        **connection: Unpack[Connection],
     ) -> None:
-        super().__init__(
-            base_url, policy=policy or RetryPolicy(), client=client, timeout=timeout, trust_env=trust_env
-        )
+        super().__init__(base_url, **connection)
         # Freshdesk ignores the password; "X" is what its own samples send.
         self._auth = (api_key, "X")
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-
-import httpx
+from typing import Unpack
 
 from bot.helpdesk.base import (
+    Connection,
     HelpdeskClient,
     HelpdeskRequest,
     host_of,
     text_to_html,
 )
-from bot.helpdesk.retry import RetryPolicy
+from commands.tickets import TICKET_NUMBER
 
 # Pinned: without the header Intercom applies whatever version the app package is set to.
 INTERCOM_VERSION = "2.16"
@@ -25,7 +25,7 @@ _APP_URL_FOR_API_HOST = {
 }
 
 # /a/inbox/<ws>/inbox/.../conversation/<id>, /a/apps/<ws>/conversations/<id> and the views between.
-_CONVERSATION_PATH = re.compile(r"/a/(?:inbox|apps)/([^/]+)(?:/[^/]+)*?/conversations?/([0-9]{1,20})")
+_CONVERSATION_PATH = re.compile(rf"/a/(?:inbox|apps)/([^/]+)(?:/[^/]+)*?/conversations?/({TICKET_NUMBER})")
 
 
 class IntercomHelpdesk(HelpdeskClient):
@@ -50,14 +50,9 @@ class IntercomHelpdesk(HelpdeskClient):
         admin_id: str,
         workspace_id: str | None = None,
         app_url: str | None = None,
-        policy: RetryPolicy | None = None,
-        client: httpx.Client | None = None,
-        timeout: httpx.Timeout | float | None = None,
-        trust_env: bool = False,
+        **connection: Unpack[Connection],
     ) -> None:
-        super().__init__(
-            base_url, policy=policy or RetryPolicy(), client=client, timeout=timeout, trust_env=trust_env
-        )
+        super().__init__(base_url, **connection)
         self._token = api_token
         self._admin_id = admin_id
         self._workspace_id = workspace_id or None

@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from bot.helpdesk.base import RetryLater
+from bot.helpdesk.types import RetryLater
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-
-import httpx
+from typing import Unpack
 
 from bot.helpdesk.base import (
+    Connection,
     HelpdeskClient,
     HelpdeskRequest,
 )
-from bot.helpdesk.retry import RetryPolicy
+from commands.tickets import TICKET_NUMBER
 
-_AGENT_TICKET_PATH = re.compile(r"/agent/tickets/([0-9]{1,20})")
+_AGENT_TICKET_PATH = re.compile(rf"/agent/tickets/({TICKET_NUMBER})")
 
 
 class ZendeskHelpdesk(HelpdeskClient):
@@ -33,14 +33,9 @@ class ZendeskHelpdesk(HelpdeskClient):
         *,
         email: str,
         api_token: str,
-        policy: RetryPolicy | None = None,
-        client: httpx.Client | None = None,
-        timeout: httpx.Timeout | float | None = None,
-        trust_env: bool = False,
+        **connection: Unpack[Connection],
     ) -> None:
-        super().__init__(
-            base_url, policy=policy or RetryPolicy(), client=client, timeout=timeout, trust_env=trust_env
-        )
+        super().__init__(base_url, **connection)
         self._auth = (f"{email}/token", api_token)
 
     def build_request(self, ticket_id: str, body: str, *, public: bool) -> HelpdeskRequest:

@@ -55,6 +55,17 @@ def test_every_bad_input_is_named_at_once_with_words_that_say_what_to_do(
     assert all(messages.ESCALATION_FORM_PROBLEMS[p] for p in problems.values())
 
 
+@pytest.mark.parametrize("ticket", ["ABC-12", "#", "1" * 25, "https://acme.zendesk.com/agent/users/4302", "43\x0002"])
+def test_a_ticket_the_helpdesk_could_not_post_to_is_refused_in_the_form(ticket: str) -> None:
+    assert read_form("C-1008", "why", ticket, "") == {Field.TICKET: FormProblem.BAD_TICKET}
+
+
+def test_a_ticket_number_after_a_hash_is_read_as_the_number() -> None:
+    form = read_form("C-1008", "why", " #4302 ", "")
+    assert isinstance(form, EscalationForm)
+    assert form.ticket == Ticket("4302")
+
+
 def test_emails_typed_into_the_form_are_masked_before_reaching_a_channel() -> None:
     form = read_form("C-1008", "hana.sato@example.com wrote in", "", "cc <mailto:ops@acme.io|ops@acme.io>")
     assert isinstance(form, EscalationForm)

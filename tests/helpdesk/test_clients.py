@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.helpdesk import (
+    HELPDESK_KINDS,
     INTERCOM_VERSION,
     FreshdeskHelpdesk,
     Helpdesk,
@@ -26,7 +27,6 @@ from bot.helpdesk import (
 )
 from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, IntercomStandIn, ZendeskStandIn
 
-KINDS = ("zendesk", "intercom", "freshdesk")
 TICKET = "123"
 STEPS = "Revoke every authorization.\nThen authorize once.\n\nWait 5 to 7 days."
 NOW = 1_800_000_000.0
@@ -95,7 +95,7 @@ class Rig:
     time: FakeTime
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=HELPDESK_KINDS)
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     fake = FakeTime()
     with make_standin(request.param) as standin, make_client(standin, policy_for(fake)) as client:

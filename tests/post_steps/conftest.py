@@ -38,7 +38,6 @@ from tests.helpdesk.test_contracts import (
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 TICKET = "4521"
-HELPDESKS = ("zendesk", "intercom", "freshdesk")
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=63072000;"
 # The backoff a policy with rng() = 0.5 waits after a first failure without a server instruction.
 BACKOFF_AFTER_FIRST = 0.25

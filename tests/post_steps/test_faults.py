@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from bot.features.post_steps.blocks import POST_NOTE_ACTION
+from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn, IntercomStandIn
 from models import Database
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     BACKOFF_AFTER_FIRST,
-    HELPDESKS,
     NOW,
     TICKET,
     add_customer,
@@ -27,7 +27,7 @@ from tests.post_steps.conftest import (
 )
 
 
-@pytest.fixture(params=HELPDESKS)
+@pytest.fixture(params=HELPDESK_KINDS)
 def standin(request: pytest.FixtureRequest, sqlite_db: Database) -> Iterator[HelpdeskStandIn]:
     add_customer(sqlite_db, "C-3001")
     with standin_for(request.param) as running:

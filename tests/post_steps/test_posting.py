@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION, TICKET_MODAL_CALLBACK
+from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
 from tests.clock import Clock
 from tests.post_steps.conftest import (
-    HELPDESKS,
     NOW,
     TICKET,
     add_customer,
@@ -29,7 +29,7 @@ from tests.post_steps.conftest import (
 )
 
 
-@pytest.fixture(params=HELPDESKS)
+@pytest.fixture(params=HELPDESK_KINDS)
 def standin(request: pytest.FixtureRequest) -> Iterator[HelpdeskStandIn]:
     with standin_for(request.param) as running:
         yield running

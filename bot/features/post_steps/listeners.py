@@ -37,10 +37,8 @@ from bot.features.post_steps.service import (
     StepsFailed,
     StepsPosted,
     StepsQueued,
-    helpdesk_name,
     post_steps,
     refresh_report,
-    ticket_word,
 )
 from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
 from commands.rules import Action
@@ -98,7 +96,7 @@ def register(app: App, context: BotContext) -> None:
         helpdesk = context.helpdesk
         if button is not None and helpdesk is not None and helpdesk.parse_ticket_reference(ticket) is None:
             # Checking the text needs no I/O: the modal shows the problem next to the field.
-            error = messages.steps_bad_ticket_in_modal(helpdesk_name(helpdesk), ticket_word(helpdesk))
+            error = messages.steps_bad_ticket_in_modal(helpdesk.display_name, helpdesk.ticket_word)
             ack(response_action="errors", errors={TICKET_BLOCK: error})
             return
         ack()

@@ -22,9 +22,8 @@ from bot import messages
 from bot.context import BotContext
 from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
-from bot.helpdesk import Helpdesk, Posted, RetryLater, RetryPolicy, make_helpdesk
+from bot.helpdesk import Posted, RetryLater
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
-from bot.settings import Settings, SettingsError
 from commands.check import Report, build_report
 from commands.policy import Utility, policy_for
 from commands.post_steps import (
@@ -53,36 +52,6 @@ MAX_RECLAIMS = 20
 # A click on a post another click is sending waits for that outcome, so both answers agree.
 IN_FLIGHT_WAIT = 20.0
 _POLL_SECONDS = 0.2
-# An agent waits on the click: a helpdesk asking for more than 10 s is answered "queued" instead.
-CLICK_RETRY_POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0)
-
-
-def configured_helpdesk(settings: Settings, policy: RetryPolicy | None = None) -> Helpdesk | None:
-    """The helpdesk client the settings name, or None when HELPDESK is not set."""
-    if settings.helpdesk is None:
-        return None
-    if not settings.helpdesk_url:
-        raise SettingsError(
-            f"HELPDESK is {settings.helpdesk} but HELPDESK_URL is not set: set it to the helpdesk's address, "
-            "e.g. https://acme.zendesk.com"
-        )
-    try:
-        return make_helpdesk(
-            settings.helpdesk,
-            base_url=settings.helpdesk_url,
-            credentials=settings.helpdesk_credentials,
-            policy=policy or CLICK_RETRY_POLICY,
-        )
-    except ValueError as exc:
-        raise SettingsError(f"{exc} (set them in .env)") from None
-
-
-def helpdesk_name(helpdesk: Helpdesk) -> str:
-    return str(getattr(helpdesk, "display_name", helpdesk.name.title()))
-
-
-def ticket_word(helpdesk: Helpdesk) -> str:
-    return str(getattr(helpdesk, "ticket_word", "ticket"))
 
 
 # --- what the agent asked for and what came of it -------------------------------------------------
@@ -167,7 +136,7 @@ def post_steps(context: BotContext, click: StepsClick) -> StepsAnswer:
     if helpdesk is None:
         return StepsAnswer(NoHelpdesk(), refresh_report(context, click.customer_id, click.ticket_ref), click, None,
                            "the helpdesk")
-    name, word = helpdesk_name(helpdesk), ticket_word(helpdesk)
+    name, word = helpdesk.display_name, helpdesk.ticket_word
 
     def answer(outcome: StepsOutcome, report: Report | None, ticket: str | None) -> StepsAnswer:
         return StepsAnswer(outcome, report, click, ticket, name, word)
