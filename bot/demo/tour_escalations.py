@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from models import Database
 from models.imports import import_files
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 
 CHANNEL = "C0ESCALATE"
 CASE_COPY = Path("var/demo-escalations.db")
@@ -204,7 +204,7 @@ class _Story:
 
     def _all_posted(self) -> bool:
         with self.context.db.reading() as session:
-            return session.scalar(select(OutboxRow.id).where(OutboxRow.status == "pending").limit(1)) is None
+            return session.scalar(select(OutboxRow.id).where(OutboxRow.status == OutboxStatus.PENDING).limit(1)) is None
 
 
 def _copy_of(db: Database) -> Database:

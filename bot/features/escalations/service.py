@@ -30,6 +30,7 @@ from commands.escalations import Escalation, EscalationForm, FormProblem, Resolu
 from models import Database
 from models import escalations as store
 from models.check import SqlCaseRecords
+from models.outbox import OutboxStatus
 
 log = logging.getLogger("reauth_bot.escalations")
 
@@ -130,7 +131,7 @@ def post_now(context: BotContext, entries: Iterable[OutboxEntry | None]) -> None
     What Slack refuses now stays queued for the outbox worker.
     """
     for entry in entries:
-        if entry is None or entry.status != "pending":
+        if entry is None or entry.status is not OutboxStatus.PENDING:
             continue
         try:
             context.outbox.deliver(entry.id)

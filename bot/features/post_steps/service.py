@@ -42,6 +42,7 @@ from commands.post_steps import (
 )
 from commands.rules import Action
 from models.check import SqlCaseRecords
+from models.outbox import OutboxStatus
 from models.post_steps import PostState, post_state, queued_posts, record_procedure
 
 log = logging.getLogger("reauth_bot.post_steps")
@@ -212,7 +213,7 @@ def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
     """Claim the post's key by INSERT; a key whose post was refused is claimed again under a suffix."""
     entry = outbox.enqueue(session, OUTBOX_KIND, post.dedupe_key, post.payload())
     for attempt in range(1, MAX_RECLAIMS + 1):
-        if entry.created or entry.status != "failed":
+        if entry.created or entry.status is not OutboxStatus.FAILED:
             return entry
         entry = outbox.enqueue(session, OUTBOX_KIND, f"{post.dedupe_key}|r{attempt}", post.payload())
     return entry
@@ -237,7 +238,7 @@ def _wait_while_in_flight(context: BotContext, dedupe_key: str) -> None:
         with context.db.reading() as session:
             state = post_state(session, dedupe_key)
         # attempts == 0: the click that claimed it has not started sending yet.
-        if state is None or state.status != "pending" or not (state.leased or state.attempts == 0):
+        if state is None or state.status is not OutboxStatus.PENDING or not (state.leased or state.attempts == 0):
             return
         time.sleep(_POLL_SECONDS)
 
@@ -250,7 +251,7 @@ def _earlier(state: PostState) -> EarlierSend:
 
 def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
     public = bool(state.payload.get("public"))
-    if state.status == "delivered" and state.result is not None:
+    if state.status is OutboxStatus.DELIVERED and state.result is not None:
         return StepsPosted(
             ticket_id=str(state.result.get("ticket_id", ticket)),
             url=str(state.result.get("url", "")),
@@ -259,7 +260,7 @@ def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
             public=public,
             already=already,
         )
-    if state.status == "failed":
+    if state.status is OutboxStatus.FAILED:
         return StepsFailed(ticket, state.last_error or "the helpdesk refused the post")
     reason = state.last_error or messages.STEPS_IN_FLIGHT
     return StepsQueued(ticket, reason, state.next_attempt_at, public, already)
