@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, assert_never, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -167,22 +167,25 @@ class Outbox:
                 log.warning("outbox lease lost before finishing: id=%s kind=%s", entry_id, kind)
             row.leased_until = None
             row.leased_by = None
-            if isinstance(outcome, Delivered):
-                row.status, row.delivered_at = OutboxStatus.DELIVERED, now
-                row.result, row.last_error = outcome.result, None
-                if delivery.on_delivered:
-                    delivery.on_delivered(session, payload, outcome)
-                log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
-            elif isinstance(outcome, GiveUp):
-                row.status, row.last_error = OutboxStatus.FAILED, outcome.reason[:2000]
-                if delivery.on_given_up:
-                    delivery.on_given_up(session, payload, outcome)
-                log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
-            else:
-                row.last_error = outcome.reason[:2000]
-                row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
-                log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
-                         row.next_attempt_at.isoformat())
+            match outcome:
+                case Delivered():
+                    row.status, row.delivered_at = OutboxStatus.DELIVERED, now
+                    row.result, row.last_error = outcome.result, None
+                    if delivery.on_delivered:
+                        delivery.on_delivered(session, payload, outcome)
+                    log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
+                case GiveUp():
+                    row.status, row.last_error = OutboxStatus.FAILED, outcome.reason[:2000]
+                    if delivery.on_given_up:
+                        delivery.on_given_up(session, payload, outcome)
+                    log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
+                case TryLater():
+                    row.last_error = outcome.reason[:2000]
+                    row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
+                    log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
+                             row.next_attempt_at.isoformat())
+                case _:
+                    assert_never(outcome)
 
 
 def backoff(attempts: int) -> timedelta:

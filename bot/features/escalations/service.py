@@ -81,6 +81,9 @@ class Unchanged:
     entries: list[OutboxEntry] = field(default_factory=list)
 
 
+CaseChange = Changed | Unchanged
+
+
 @dataclass(frozen=True)
 class CaseAuthorizations:
     """The authorizations of customers with an open case, before an import."""
@@ -206,7 +209,7 @@ def escalate(context: BotContext, customer_id: str, form: EscalationForm, agent:
     raise RuntimeError(f"could not open or find the case of {customer_id}")
 
 
-def take_case(context: BotContext, escalation_id: int, agent: str) -> Changed | Unchanged:
+def take_case(context: BotContext, escalation_id: int, agent: str) -> CaseChange:
     """Take the case (or take it over from a colleague)."""
     now = context.clock()
     with context.db.transaction() as session:
@@ -223,7 +226,7 @@ def take_case(context: BotContext, escalation_id: int, agent: str) -> Changed | 
     return Changed(case, entries)
 
 
-def resolve_case(context: BotContext, escalation_id: int, agent: str) -> Changed | Unchanged:
+def resolve_case(context: BotContext, escalation_id: int, agent: str) -> CaseChange:
     """Resolve the case; of several agents resolving at once, exactly one gets `Changed`."""
     now = context.clock()
     with context.db.transaction() as session:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
-from bot.helpdesk import Helpdesk, Posted, RetryLater, RetryPolicy, make_helpdesk
+from bot.helpdesk import Helpdesk, Posted, Rejected, RetryLater, RetryPolicy, make_helpdesk
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
 from bot.settings import Settings, SettingsError
 from commands.check import Report, build_report
@@ -283,14 +283,18 @@ def steps_delivery(context: BotContext) -> Delivery:
             result = helpdesk.post_note(post.ticket_id, post.body, public=post.public)
         except ValueError as exc:  # not a ticket number, or an empty body: retrying cannot help
             return GiveUp(str(exc))
-        if isinstance(result, Posted):
-            return Delivered({
-                "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
-                "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
-            })
-        if isinstance(result, RetryLater):
-            return TryLater(result.reason, _not_before(context, result.not_before))
-        return GiveUp(f"{result.reason}. {result.what_to_check}.")
+        match result:
+            case Posted():
+                return Delivered({
+                    "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
+                    "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
+                })
+            case RetryLater():
+                return TryLater(result.reason, _not_before(context, result.not_before))
+            case Rejected():
+                return GiveUp(f"{result.reason}. {result.what_to_check}.")
+            case _:
+                assert_never(result)
 
     def on_delivered(session: Session, payload: dict[str, Any], delivered: Delivered) -> None:
         after_steps_posted(session, context, StepsPost.from_payload(payload), delivered.result)
