@@ -55,6 +55,8 @@ from models.imports import Imported, import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
 
+log = logging.getLogger(__name__)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as DESIGN requires
@@ -259,7 +261,7 @@ def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorization
         if entries and settings.slack_bot_token:
             post_now(context, entries)
     except Exception as exc:  # the import itself is committed; only the threads missed it
-        logging.getLogger("reauth_bot").exception("telling the escalation threads about the import failed")
+        log.exception("telling the escalation threads about the import failed")
         print(f"reauth-bot: the import is done, but the escalation threads were not told ({exc.__class__.__name__})",
               file=sys.stderr)
         return
@@ -281,7 +283,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"reauth-bot: Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
         return EXIT_USAGE
     workers = start_workers(context)
-    log = logging.getLogger("reauth_bot")
     try:
         if settings.slack_app_token:
 

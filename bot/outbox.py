@@ -22,7 +22,7 @@ from models import Database
 from models.claims import insert_if_absent
 from models.outbox import OutboxRow, OutboxStatus
 
-log = logging.getLogger("reauth_bot.outbox")
+log = logging.getLogger(__name__)
 
 # Longer than the slowest single delivery (a helpdesk call with its own retries), so a lease never
 # expires while its holder is still sending.

@@ -47,7 +47,7 @@ def tour_escalations(bot: LocalBot) -> None:
 
     banner("Escalations: one thread per case in #escalations; everything after it is a reply")
     # The story's own lines say what happens; the bot's INFO log would only repeat it.
-    logger = logging.getLogger("reauth_bot")
+    logger = logging.getLogger("bot")
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:

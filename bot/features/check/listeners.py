@@ -24,7 +24,7 @@ from commands.check import (
 )
 from models.check import SqlCaseRecords
 
-log = logging.getLogger("reauth_bot.reauth_check")
+log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:

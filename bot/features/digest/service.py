@@ -43,7 +43,7 @@ from models.digest.runs import (
     take_lease,
 )
 
-log = logging.getLogger("reauth_bot.digest")
+log = logging.getLogger(__name__)
 
 # Longer than the slowest attempt (a digest, a few replies at 1 message/s, a CSV upload with retries),
 # so a lease never expires while its holder is still posting.

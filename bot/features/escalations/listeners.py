@@ -40,7 +40,7 @@ from bot.features.escalations.service import (
 )
 from commands.escalations import Field, FormProblem, Status, read_form, references_in, ticket_in
 
-log = logging.getLogger("reauth_bot.escalations")
+log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:

@@ -25,7 +25,7 @@ from commands.escalations import Escalation
 from models import escalations as store
 from models.outbox import OutboxRow, OutboxStatus
 
-log = logging.getLogger("reauth_bot.escalation_posts")
+log = logging.getLogger(__name__)
 
 PARENT = "escalation_parent"
 REPLY = "escalation_reply"

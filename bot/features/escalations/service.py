@@ -32,7 +32,7 @@ from models import escalations as store
 from models.check import SqlCaseRecords
 from models.outbox import OutboxStatus
 
-log = logging.getLogger("reauth_bot.escalations")
+log = logging.getLogger(__name__)
 
 # Enough to tell a duplicate submission from a new one, short enough for the outbox's 200-character key.
 _KEY_HASH = 16

@@ -45,7 +45,7 @@ from bot.features.post_steps.service import (
 from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
 from commands.rules import Action
 
-log = logging.getLogger("reauth_bot.post_steps")
+log = logging.getLogger(__name__)
 
 CLICKS = re.compile(r"^post_steps_(note|reply|again)$")
 # Posting waits on the helpdesk, retries included, so it runs on threads of its own: a slow helpdesk

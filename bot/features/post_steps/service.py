@@ -45,7 +45,7 @@ from models.check import SqlCaseRecords
 from models.outbox import OutboxStatus
 from models.post_steps import PostState, post_state, queued_posts, record_procedure
 
-log = logging.getLogger("reauth_bot.post_steps")
+log = logging.getLogger(__name__)
 
 OUTBOX_KIND = "helpdesk_note"
 # After a refusal (401/403/404/422) the post's key is claimed again under a suffix, so that a click
