@@ -27,7 +27,7 @@ from bot.settings import Settings
 from commands.post_steps import StepTemplate
 from models import Database
 
-log = logging.getLogger("reauth_bot")
+log = logging.getLogger(__name__)
 
 
 class _SkipUnusedTokenWarning(logging.Filter):

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from dotenv import load_dotenv
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -29,6 +29,7 @@ from bot.features.digest.blocks import digest_blocks
 from bot.features.digest.service import (
     DigestAlreadyPosted,
     DigestBusy,
+    DigestFailed,
     DigestPosted,
     DigestPreview,
     run_digest,
@@ -50,9 +51,11 @@ from commands.imports import ImportFailed
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
 from models.check import SqlCaseRecords
-from models.imports import import_files
+from models.imports import Imported, import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
+
+log = logging.getLogger(__name__)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,28 +168,32 @@ def _cli_agent() -> str:
 
 def _print_outcome(outcome: CheckOutcome, *, as_json: bool) -> int:
 
-    if isinstance(outcome, Invalid):
-        print(f"reauth-bot: {messages.QUERY_PROBLEMS[outcome.problem]}", file=sys.stderr)
-        return EXIT_USAGE
-    if isinstance(outcome, NotFound):
-        if as_json:
-            print(json.dumps({"error": "not_found", "query": outcome.query.value}))
-        print(f"reauth-bot: no customer matches {outcome.query.value!r}", file=sys.stderr)
-        return EXIT_NOT_FOUND
-    if isinstance(outcome, Ambiguous):
-        matches = [_customer_json(c) for c in outcome.candidates]
-        if as_json:
-            print(json.dumps({"error": "ambiguous", "matches": matches}))
-        else:
-            print(f"{len(matches)} customers match:")
-            for c in outcome.candidates:
-                print(f"  {c.id}  {c.utility.value}")
-        return EXIT_AMBIGUOUS
-    if as_json:
-        print(json.dumps(report_json(outcome)))
-    else:
-        print(blocks_as_text(check_blocks(outcome)))
-    return EXIT_OK
+    match outcome:
+        case Invalid():
+            print(f"reauth-bot: {messages.QUERY_PROBLEMS[outcome.problem]}", file=sys.stderr)
+            return EXIT_USAGE
+        case NotFound():
+            if as_json:
+                print(json.dumps({"error": "not_found", "query": outcome.query.value}))
+            print(f"reauth-bot: no customer matches {outcome.query.value!r}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        case Ambiguous():
+            matches = [_customer_json(c) for c in outcome.candidates]
+            if as_json:
+                print(json.dumps({"error": "ambiguous", "matches": matches}))
+            else:
+                print(f"{len(matches)} customers match:")
+                for c in outcome.candidates:
+                    print(f"  {c.id}  {c.utility.value}")
+            return EXIT_AMBIGUOUS
+        case Report():
+            if as_json:
+                print(json.dumps(report_json(outcome)))
+            else:
+                print(blocks_as_text(check_blocks(outcome)))
+            return EXIT_OK
+        case _:
+            assert_never(outcome)
 
 
 def _customer_json(customer: Customer) -> dict[str, Any]:
@@ -232,11 +239,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     failed = 0
     before = case_authorizations(db)
     for result in import_files(db, args.files):
-        if isinstance(result, ImportFailed):
-            failed += 1
-            print(str(result), file=sys.stderr)
-        else:
-            print(f"{result.source}: {result.rows} {result.kind} imported")
+        match result:
+            case ImportFailed():
+                failed += 1
+                print(str(result), file=sys.stderr)
+            case Imported():
+                print(f"{result.source}: {result.rows} {result.kind} imported")
+            case _:
+                assert_never(result)
     _tell_open_cases(settings, db, before)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -251,7 +261,7 @@ def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorization
         if entries and settings.slack_bot_token:
             post_now(context, entries)
     except Exception as exc:  # the import itself is committed; only the threads missed it
-        logging.getLogger("reauth_bot").exception("telling the escalation threads about the import failed")
+        log.exception("telling the escalation threads about the import failed")
         print(f"reauth-bot: the import is done, but the escalation threads were not told ({exc.__class__.__name__})",
               file=sys.stderr)
         return
@@ -273,7 +283,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"reauth-bot: Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
         return EXIT_USAGE
     workers = start_workers(context)
-    log = logging.getLogger("reauth_bot")
     try:
         if settings.slack_app_token:
 
@@ -367,21 +376,25 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     context = build_context(settings, db=open_database(settings))
     outcome = run_digest(context, day, channel or "", dry_run=args.dry_run)
     where = channel or "(no channel)"
-    if isinstance(outcome, DigestPreview):
-        print(blocks_as_text(digest_blocks(outcome.digest)))
-        print(f"\n(dry run: {outcome.digest.total:,} customers in the full list; nothing was claimed or posted)")
-        return EXIT_OK
-    if isinstance(outcome, DigestPosted):
-        print(messages.digest_posted(day.isoformat(), where, outcome.ts, outcome.recovered))
-        return EXIT_OK
-    if isinstance(outcome, DigestAlreadyPosted):
-        print(messages.digest_already_posted(day.isoformat(), where, outcome.run.ts))
-        return EXIT_OK
-    if isinstance(outcome, DigestBusy):
-        print(messages.digest_busy(day.isoformat(), where))
-        return EXIT_OK
-    print(f"reauth-bot: {messages.digest_failed(day.isoformat(), where, outcome.reason)}", file=sys.stderr)
-    return EXIT_FAILED
+    match outcome:
+        case DigestPreview():
+            print(blocks_as_text(digest_blocks(outcome.digest)))
+            print(f"\n(dry run: {outcome.digest.total:,} customers in the full list; nothing was claimed or posted)")
+            return EXIT_OK
+        case DigestPosted():
+            print(messages.digest_posted(day.isoformat(), where, outcome.ts, outcome.recovered))
+            return EXIT_OK
+        case DigestAlreadyPosted():
+            print(messages.digest_already_posted(day.isoformat(), where, outcome.run.ts))
+            return EXIT_OK
+        case DigestBusy():
+            print(messages.digest_busy(day.isoformat(), where))
+            return EXIT_OK
+        case DigestFailed():
+            print(f"reauth-bot: {messages.digest_failed(day.isoformat(), where, outcome.reason)}", file=sys.stderr)
+            return EXIT_FAILED
+        case _:
+            assert_never(outcome)
 
 
 def _usage(text: str) -> int:

@@ -13,16 +13,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, assert_never, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from models import Database
 from models.claims import insert_if_absent
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 
-log = logging.getLogger("reauth_bot.outbox")
+log = logging.getLogger(__name__)
 
 # Longer than the slowest single delivery (a helpdesk call with its own retries), so a lease never
 # expires while its holder is still sending.
@@ -65,7 +65,7 @@ class OutboxEntry:
     id: int
     kind: str
     dedupe_key: str
-    status: str
+    status: OutboxStatus
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -100,7 +100,7 @@ class Outbox:
         created = insert_if_absent(
             session,
             OutboxRow.__table__,
-            {"kind": kind, "dedupe_key": dedupe_key, "payload": payload, "status": "pending", "attempts": 0,
+            {"kind": kind, "dedupe_key": dedupe_key, "payload": payload, "status": OutboxStatus.PENDING, "attempts": 0,
              "created_at": now, "next_attempt_at": now},
             ["dedupe_key"],
         )
@@ -124,7 +124,7 @@ class Outbox:
         with self.db.reading() as session:
             due = session.scalars(
                 select(OutboxRow.id)
-                .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                .where(OutboxRow.status == OutboxStatus.PENDING, OutboxRow.next_attempt_at <= now)
                 .order_by(OutboxRow.next_attempt_at)
                 .limit(limit)
             ).all()
@@ -137,7 +137,7 @@ class Outbox:
                 update(OutboxRow)
                 .where(
                     OutboxRow.id == entry_id,
-                    OutboxRow.status == "pending",
+                    OutboxRow.status == OutboxStatus.PENDING,
                     OutboxRow.next_attempt_at <= now,
                     (OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now),
                 )
@@ -167,21 +167,25 @@ class Outbox:
                 log.warning("outbox lease lost before finishing: id=%s kind=%s", entry_id, kind)
             row.leased_until = None
             row.leased_by = None
-            if isinstance(outcome, Delivered):
-                row.status, row.delivered_at, row.result, row.last_error = "delivered", now, outcome.result, None
-                if delivery.on_delivered:
-                    delivery.on_delivered(session, payload, outcome)
-                log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
-            elif isinstance(outcome, GiveUp):
-                row.status, row.last_error = "failed", outcome.reason[:2000]
-                if delivery.on_given_up:
-                    delivery.on_given_up(session, payload, outcome)
-                log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
-            else:
-                row.last_error = outcome.reason[:2000]
-                row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
-                log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
-                         row.next_attempt_at.isoformat())
+            match outcome:
+                case Delivered():
+                    row.status, row.delivered_at = OutboxStatus.DELIVERED, now
+                    row.result, row.last_error = outcome.result, None
+                    if delivery.on_delivered:
+                        delivery.on_delivered(session, payload, outcome)
+                    log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
+                case GiveUp():
+                    row.status, row.last_error = OutboxStatus.FAILED, outcome.reason[:2000]
+                    if delivery.on_given_up:
+                        delivery.on_given_up(session, payload, outcome)
+                    log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
+                case TryLater():
+                    row.last_error = outcome.reason[:2000]
+                    row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
+                    log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
+                             row.next_attempt_at.isoformat())
+                case _:
+                    assert_never(outcome)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -192,7 +196,7 @@ def backoff(attempts: int) -> timedelta:
 
 def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
     return OutboxEntry(
-        id=row.id, kind=row.kind, dedupe_key=row.dedupe_key, status=row.status, attempts=row.attempts,
+        id=row.id, kind=row.kind, dedupe_key=row.dedupe_key, status=OutboxStatus(row.status), attempts=row.attempts,
         next_attempt_at=row.next_attempt_at, last_error=row.last_error, delivered_at=row.delivered_at,
         result=dict(row.result) if row.result else None, created=created,
     )

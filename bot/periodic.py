@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-log = logging.getLogger("reauth_bot.periodic")
+log = logging.getLogger(__name__)
 
 
 class Periodic:

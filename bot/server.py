@@ -14,7 +14,7 @@ from waitress.server import create_server
 
 from models import Database
 
-log = logging.getLogger("reauth_bot.server")
+log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from commands.check import EnrollmentStatus
 from commands.policy import Utility
@@ -153,11 +153,15 @@ def _kind_of(source: str, header: list[str]) -> ImportKind:
 
 
 def _identity(row: ImportRow) -> tuple[str, ...]:
-    if isinstance(row, CustomerImport):
-        return (row.customer_id,)
-    if isinstance(row, AuthorizationImport):
-        return (row.authorization_id,)
-    return (row.customer_id, row.sent_at.isoformat(), row.ticket_id or "")
+    match row:
+        case CustomerImport():
+            return (row.customer_id,)
+        case AuthorizationImport():
+            return (row.authorization_id,)
+        case ProcedureImport():
+            return (row.customer_id, row.sent_at.isoformat(), row.ticket_id or "")
+        case _:
+            assert_never(row)
 
 
 def _customer(line: int, v: dict[str, str]) -> CustomerImport:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -41,7 +42,7 @@ class EscalationRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16))  # open | resolved
+    status: Mapped[str] = mapped_column(String(16))  # a commands.escalations.Status value
     opened_at: Mapped[datetime]
     opened_by: Mapped[str] = mapped_column(String(64))  # Slack user id
     reason: Mapped[str] = mapped_column(Text)
@@ -69,6 +70,11 @@ Index(
 )
 
 
+class FollowUpStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+
+
 class FollowUpRow(Base):
     """A re-check due when the utility's wait window ends; fired once by whichever instance claims it."""
 
@@ -83,7 +89,7 @@ class FollowUpRow(Base):
     due_at: Mapped[datetime]
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"))
     agent: Mapped[str | None] = mapped_column(String(64))  # told by DM when the customer has no open case
-    status: Mapped[str] = mapped_column(String(16))  # pending | fired
+    status: Mapped[str] = mapped_column(String(16))  # a FollowUpStatus value
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
 
@@ -228,7 +234,7 @@ def schedule_follow_up(
     """One clock per customer and due time; True when this call set it."""
     values = {
         "customer_id": customer_id, "due_at": due_at, "escalation_id": escalation_id, "agent": agent,
-        "status": "pending", "created_at": at,
+        "status": FollowUpStatus.PENDING, "created_at": at,
     }
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT run through SQLAlchemy here.
     statement = (
@@ -244,7 +250,7 @@ def due_follow_ups(session: Session, now: datetime, limit: int = 100) -> Sequenc
     """Pending follow-ups whose time has passed (strictly: at `due_at` itself the window is still open)."""
     return session.scalars(
         select(FollowUpRow.id)
-        .where(FollowUpRow.status == "pending", FollowUpRow.due_at < now)
+        .where(FollowUpRow.status == FollowUpStatus.PENDING, FollowUpRow.due_at < now)
         .order_by(FollowUpRow.due_at)
         .limit(limit)
     ).all()
@@ -254,8 +260,8 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime) -> Follo
     """Mark one due follow-up fired; only the caller whose UPDATE changed the row gets it back."""
     statement = (
         update(FollowUpRow)
-        .where(FollowUpRow.id == follow_up_id, FollowUpRow.status == "pending", FollowUpRow.due_at < now)
-        .values(status="fired", fired_at=now)
+        .where(FollowUpRow.id == follow_up_id, FollowUpRow.status == FollowUpStatus.PENDING, FollowUpRow.due_at < now)
+        .values(status=FollowUpStatus.FIRED, fired_at=now)
     )
     if not _one_row(session, statement):
         return None

@@ -35,6 +35,10 @@ class Imported:
     rows: int
 
 
+# A file that went in, or why it did not (ImportFailed is also raised, by the one-file functions).
+ImportResult = Imported | ImportFailed
+
+
 def read_file(path: Path) -> ParsedFile:
     """Parse one CSV file, or raise `ImportFailed` listing its bad rows."""
     try:
@@ -131,10 +135,10 @@ def _procedure_values(r: ProcedureImport) -> dict[str, Any]:
     return {"customer_id": r.customer_id, "sent_at": r.sent_at, "ticket_id": r.ticket_id or "", "agent": r.agent}
 
 
-def import_files(db: Database, paths: Iterable[Path]) -> list[Imported | ImportFailed]:
+def import_files(db: Database, paths: Iterable[Path]) -> list[ImportResult]:
     """Import each file on its own, customers first whatever the order given; a bad file is reported
     and the others still go in."""
-    results: list[Imported | ImportFailed] = []
+    results: list[ImportResult] = []
     parsed: list[tuple[Path, ParsedFile]] = []
     for path in paths:
         try:

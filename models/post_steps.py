@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.claims import insert_if_absent
 from models.customers import CustomerRow, ProcedureRow
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class PostState:
     """One post's outbox row, as the agent's answer needs it."""
 
     dedupe_key: str
-    status: str  # pending | delivered | failed
+    status: OutboxStatus
     attempts: int
     leased: bool  # a delivery is sending it right now
     payload: dict[str, Any]
@@ -43,7 +43,11 @@ def queued_posts(session: Session, kind: str, key_prefix: str, limit: int = 20) 
     pattern = _escape_like(key_prefix) + "%"
     rows = session.scalars(
         select(OutboxRow)
-        .where(OutboxRow.status == "pending", OutboxRow.kind == kind, OutboxRow.dedupe_key.like(pattern, escape="\\"))
+        .where(
+            OutboxRow.status == OutboxStatus.PENDING,
+            OutboxRow.kind == kind,
+            OutboxRow.dedupe_key.like(pattern, escape="\\"),
+        )
         .order_by(OutboxRow.created_at.desc())
         .limit(limit)
     )
@@ -72,7 +76,7 @@ def _escape_like(text: str) -> str:
 def _state(row: OutboxRow) -> PostState:
     return PostState(
         dedupe_key=row.dedupe_key,
-        status=row.status,
+        status=OutboxStatus(row.status),
         attempts=row.attempts,
         leased=row.leased_until is not None,
         payload=dict(row.payload),

@@ -20,7 +20,7 @@ AGENT = "U0AGENT"
 def tour_digest(bot: LocalBot) -> None:
 
     banner("Daily digest: today's stuck customers, posted once whatever the number of instances")
-    logger = logging.getLogger("reauth_bot")
+    logger = logging.getLogger("bot")
     level = logger.level
     logger.setLevel(logging.WARNING)  # the tour's own lines say what happens
     try:

@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from models import Database
 from models.imports import import_files
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 
 CHANNEL = "C0ESCALATE"
 CASE_COPY = Path("var/demo-escalations.db")
@@ -47,7 +47,7 @@ def tour_escalations(bot: LocalBot) -> None:
 
     banner("Escalations: one thread per case in #escalations; everything after it is a reply")
     # The story's own lines say what happens; the bot's INFO log would only repeat it.
-    logger = logging.getLogger("reauth_bot")
+    logger = logging.getLogger("bot")
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
@@ -204,7 +204,7 @@ class _Story:
 
     def _all_posted(self) -> bool:
         with self.context.db.reading() as session:
-            return session.scalar(select(OutboxRow.id).where(OutboxRow.status == "pending").limit(1)) is None
+            return session.scalar(select(OutboxRow.id).where(OutboxRow.status == OutboxStatus.PENDING).limit(1)) is None
 
 
 def _copy_of(db: Database) -> Database:

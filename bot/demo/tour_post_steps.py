@@ -26,10 +26,9 @@ def tour_post_steps(bot: LocalBot) -> None:
 
     banner("Post steps to ticket: the canned steps land on the customer's Zendesk ticket, exactly once")
     # The story's own lines say what happens; the INFO log would only repeat it.
-    loggers = [logging.getLogger(name) for name in ("reauth_bot", "bot.helpdesk")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
+    logger = logging.getLogger("bot")  # every module of the app, helpdesk clients included
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
         with ZendeskStandIn(tickets=[TICKET]) as zendesk:
             settings = dataclasses.replace(
@@ -41,8 +40,7 @@ def tour_post_steps(bot: LocalBot) -> None:
             with LocalBot(bot.db, clock=bot.clock, settings=settings, slack=bot.slack) as helpdesk_bot:
                 _tell_the_story(helpdesk_bot, zendesk)
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        logger.setLevel(level)
 
 
 def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:

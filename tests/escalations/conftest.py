@@ -26,7 +26,7 @@ from bot.features.escalations.blocks import ESCALATE_ACTION
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 from tests.clock import Clock
 from tests.demo_dataset import load_demo_dataset
 
@@ -169,7 +169,7 @@ class Escalations:
         def settled() -> bool:
             with self.db.sessions() as session:
                 busy = session.scalar(select(func.count()).select_from(OutboxRow).where(
-                    OutboxRow.status == "pending",
+                    OutboxRow.status == OutboxStatus.PENDING,
                     (OutboxRow.attempts == 0) | OutboxRow.leased_until.is_not(None),
                 ))
             return busy == 0
@@ -179,7 +179,7 @@ class Escalations:
     def pending(self) -> int:
         with self.db.sessions() as session:
             return int(session.scalar(
-                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")) or 0)
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING)) or 0)
 
     def drain(self, rounds: int = 40) -> None:
         """Deliver everything queued, moving the clock past each retry's backoff."""

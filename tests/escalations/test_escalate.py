@@ -8,6 +8,7 @@ import threading
 from sqlalchemy import func, select
 
 from bot.features.escalations.blocks import SHORTCUT_CALLBACK, TAKE_ACTION
+from commands.escalations import Status
 from models.escalations import EscalationRow, FollowUpRow
 from models.outbox import OutboxRow
 from tests.escalations.conftest import CHANNEL, Escalations, poll, texts
@@ -52,7 +53,7 @@ def test_escalating_posts_one_parent_with_the_case_and_buttons(cases: Escalation
     assert buttons == ["Take it", "Resolve"]
     [row] = escalation_rows(cases)
     assert (row.customer_id, row.status, row.opened_by, row.ticket_id, row.channel, row.parent_ts) == (
-        "C-1008", "open", "U0ALICE", "4302", CHANNEL, parent["ts"])
+        "C-1008", Status.OPEN, "U0ALICE", "4302", CHANNEL, parent["ts"])
 
 
 def test_a_double_clicked_escalate_gives_one_parent(cases: Escalations) -> None:

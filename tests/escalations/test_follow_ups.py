@@ -14,7 +14,7 @@ from bot.features.escalations.service import schedule_follow_up
 from bot.settings import Settings
 from bot.workers import start_workers
 from models import Database
-from models.escalations import FollowUpRow
+from models.escalations import FollowUpRow, FollowUpStatus
 from models.imports import import_files
 from tests.escalations.conftest import CHANNEL, Escalations, poll
 
@@ -30,7 +30,8 @@ def follow_ups(cases: Escalations) -> list[FollowUpRow]:
 def test_escalating_a_waiting_customer_sets_the_clock_at_the_end_of_the_window(cases: Escalations) -> None:
     parent = cases.escalate("C-1007")
     [clock] = follow_ups(cases)
-    assert (clock.customer_id, clock.due_at, clock.status, clock.agent) == ("C-1007", WINDOW_END, "pending", "U0AGENT")
+    assert (clock.customer_id, clock.due_at, clock.status, clock.agent) == (
+        "C-1007", WINDOW_END, FollowUpStatus.PENDING, "U0AGENT")
     assert "I'll check again on" in cases.thread(parent)[0]
     cases.check("C-1007")  # a second check of the same window sets no second clock
     cases.wait_thread(parent, 2)
@@ -61,7 +62,7 @@ def test_a_follow_up_fires_exactly_once_across_a_restart(cases: Escalations) -> 
     cases.drain()
     assert len(cases.thread(parent)) == 2
     [clock] = follow_ups(cases)
-    assert clock.status == "fired" and clock.fired_at is not None
+    assert clock.status == FollowUpStatus.FIRED and clock.fired_at is not None
 
 
 def test_two_instances_racing_fire_each_follow_up_once(cases: Escalations, db: Database) -> None:
@@ -105,7 +106,7 @@ def test_two_instances_racing_fire_each_follow_up_once(cases: Escalations, db: D
     assert sorted(dm["text"].split()[3] for dm in dms) == dm_only  # "... Follow-up on C-1001 (..."
     assert {call.args["users"] for call in cases.slack.calls_to("conversations.open")} == {"U01001", "U01002",
                                                                                          "U01006"}
-    assert all(row.status == "fired" for row in follow_ups(cases))
+    assert all(row.status == FollowUpStatus.FIRED for row in follow_ups(cases))
 
 
 def test_steps_sent_then_wait_gets_the_checking_agent_a_dm_when_the_window_ends(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.features.escalations.blocks import TAKE_ACTION
 from bot.features.escalations.service import case_event, post_now
 from models.escalations import EscalationRow
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 from tests.escalations.conftest import CHANNEL, Escalations
 
 
@@ -27,7 +27,7 @@ def test_a_429_from_slack_is_retried_after_retry_after_and_posts_once(sqlite_cas
     [refused] = [c for c in cases.slack.rejected_calls if c.method == "chat.postMessage"]
     assert (refused.status, refused.error) == (429, "ratelimited")
     [parent] = cases.parents()  # the client's RateLimitErrorRetryHandler posted it on its second try
-    assert [r.status for r in outbox_rows(cases)] == ["delivered"]
+    assert [r.status for r in outbox_rows(cases)] == [OutboxStatus.DELIVERED]
     [row] = outbox_rows(cases)
     assert row.attempts == 1 and row.result == {"channel": CHANNEL, "ts": parent["ts"]}
 
@@ -42,7 +42,7 @@ def test_429s_beyond_the_clients_retries_are_retried_by_the_outbox_and_nothing_i
     cases.quiet()
     assert cases.parents() == []
     [row] = outbox_rows(cases)
-    assert row.status == "pending" and "ratelimited" in (row.last_error or "")
+    assert row.status == OutboxStatus.PENDING and "ratelimited" in (row.last_error or "")
     cases.drain()
     [parent] = cases.parents()
     with cases.db.sessions() as session:
@@ -65,7 +65,7 @@ def test_while_slack_is_down_everything_is_queued_then_posted_once_in_order(
     post_now(cases.context, [first, second])
     cases.context.outbox.deliver_due()
     assert cases.slack.messages(CHANNEL) == []
-    assert all(row.status == "pending" for row in outbox_rows(cases))
+    assert all(row.status == OutboxStatus.PENDING for row in outbox_rows(cases))
 
     cases.slack.set_unavailable(False)
     cases.drain()
@@ -77,9 +77,9 @@ def test_while_slack_is_down_everything_is_queued_then_posted_once_in_order(
     cases.context.outbox.deliver_due()  # a second pass finds nothing left to post
 
     assert len(cases.parents()) == 1 and len(cases.thread(parent)) == 3
-    assert all(row.status == "delivered" for row in outbox_rows(cases))
+    assert all(row.status == OutboxStatus.DELIVERED for row in outbox_rows(cases))
     with cases.db.transaction() as session:  # the same event again: queued once
         again = case_event(session, cases.context, "C-1008", "Steps posted to ticket 4302", key="steps-4302")
-    assert again is not None and again.status == "delivered"
+    assert again is not None and again.status == OutboxStatus.DELIVERED
     cases.drain()
     assert len(cases.thread(parent)) == 3

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.features.escalations.blocks import RESOLVE_ACTION
 from bot.features.escalations.service import case_authorizations, case_event, post_now, tell_cases_about_import
+from commands.escalations import Resolution, Status
 from models.escalations import EscalationRow
 from models.imports import import_files
 from tests.escalations.conftest import CHANNEL, Escalations
@@ -74,7 +75,8 @@ def test_a_resolve_by_a_second_agent_while_the_first_resolves_gives_one_resoluti
 
     with cases.db.sessions() as session:
         [row] = session.scalars(select(EscalationRow)).all()
-    assert row.status == "resolved" and row.resolution == "agent" and row.resolved_by in ("U0ALICE", "U0BOB")
+    assert row.status == Status.RESOLVED and row.resolution == Resolution.AGENT
+    assert row.resolved_by in ("U0ALICE", "U0BOB")
     loser = "U0BOB" if row.resolved_by == "U0ALICE" else "U0ALICE"
     [told] = cases.slack.wait_for_responses(f"resolve-{loser}", 1)
     assert "already resolved" in told["text"] and f"<@{row.resolved_by}>" in told["text"]
@@ -103,7 +105,7 @@ def test_a_customer_who_connects_has_the_case_resolved_and_the_parent_updated(
     cases.escalate("C-1004")
     with cases.db.sessions() as session:
         assert [r.status for r in session.scalars(select(EscalationRow).order_by(EscalationRow.id))] == [
-            "resolved", "open"]
+            Status.RESOLVED, Status.OPEN]
 
 
 def test_a_check_that_finds_the_customer_connected_resolves_the_case(cases: Escalations, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from bot.cli import main
 from bot.features.post_steps.blocks import POST_NOTE_ACTION
 from bot.features.post_steps.template_files import PACKAGED_DIR
 from models import Database
+from models.outbox import OutboxStatus
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     TICKET,
@@ -111,5 +112,5 @@ def test_outbox_run_delivers_a_queued_post_once(
         assert "0 due post(s) attempted" in capsys.readouterr().out
 
     assert len(standin.notes(TICKET)) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["delivered"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
     assert len(procedures(sqlite_db, "C-5001")) == 1

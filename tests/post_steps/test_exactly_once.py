@@ -10,6 +10,7 @@ from bot.app import build_context
 from bot.features.post_steps.blocks import CANCEL_ACTION, POST_AGAIN_ACTION, POST_NOTE_ACTION
 from bot.helpdesk import RetryPolicy
 from models import Database
+from models.outbox import OutboxStatus
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     NOW,
@@ -39,7 +40,7 @@ def test_twenty_concurrent_clicks_give_one_comment(db: Database) -> None:
 
     assert len(standin.notes(TICKET)) == 1
     assert len(standin.requests) == 1
-    assert [row.status for row in posts(db)] == ["delivered"]
+    assert [row.status for row in posts(db)] == [OutboxStatus.DELIVERED]
     [procedure] = procedures(db, "C-4001")
     outcomes = [text_of(a) for a in answers]
     assert sum("Steps posted to" in o for o in outcomes) == 1
@@ -70,7 +71,7 @@ def test_an_outage_longer_than_the_retries_ends_in_one_comment_after_a_restart(d
             after = check(second.bot, "C-4002")
 
     assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 5
-    assert [row.status for row in posts(db)] == ["delivered"]
+    assert [row.status for row in posts(db)] == [OutboxStatus.DELIVERED]
     assert len(procedures(db, "C-4002")) == 1
     assert "Steps already sent*: 1" in text_of(after)
 
@@ -156,4 +157,4 @@ def test_a_post_still_queued_for_another_ticket_also_asks_first(db: Database) ->
         warning = click(rig.bot, check(rig.bot, "C-4006 4600", user="U0BOB"), POST_NOTE_ACTION, user="U0BOB")
     text = text_of(warning)
     assert "by <@U0ALICE> on ticket 4521 (queued, not delivered yet)" in text
-    assert standin.notes("4600") == [] and [row.status for row in posts(db)] == ["pending"]
+    assert standin.notes("4600") == [] and [row.status for row in posts(db)] == [OutboxStatus.PENDING]

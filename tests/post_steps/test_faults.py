@@ -11,6 +11,7 @@ from bot.features.post_steps.blocks import POST_NOTE_ACTION
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn, IntercomStandIn
 from models import Database
+from models.outbox import OutboxStatus
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     BACKOFF_AFTER_FIRST,
@@ -92,7 +93,7 @@ def test_a_timeout_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> 
     # A timed-out request may still have been stored by a slow helpdesk (RetryPolicy says so); the
     # bot's own record counts one post.
     assert len(procedures(sqlite_db, "C-3001")) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["delivered"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
 
 
 def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
@@ -105,7 +106,7 @@ def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, stan
         assert "could not reach" in outcome and "will be delivered automatically" in outcome
         assert len(rig.sleeps) == 3  # four attempts
         [row] = posts(sqlite_db)
-        assert row.status == "pending" and row.attempts == 1
+        assert row.status == OutboxStatus.PENDING and row.attempts == 1
         assert procedures(sqlite_db, "C-3001") == []
 
         standin.start()
@@ -113,7 +114,7 @@ def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, stan
         clock.advance(hours=2)
         assert rig.context.outbox.deliver_due() == 1
     assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["delivered"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
     assert procedures(sqlite_db, "C-3001")[0].sent_at == clock.now  # when it landed, not when clicked
 
 
@@ -124,7 +125,7 @@ def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskS
     assert "did not accept the bot's credentials (HTTP 401)" in outcome
     assert "Check the bot's helpdesk credentials" in outcome and "Nothing was queued" in outcome
     assert sleeps == [] and len(standin.requests) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["failed"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.FAILED]
 
     # Nothing comes back later; once the credentials are fixed, the same button posts.
     with running_bot(sqlite_db, standin, clock) as rig:
@@ -134,7 +135,7 @@ def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskS
         answer = check(rig.bot, f"C-3001 {TICKET}")
         assert outcome_of(click(rig.bot, answer, POST_NOTE_ACTION)).startswith(":white_check_mark: Steps posted")
     assert len(standin.notes(TICKET)) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["failed", "delivered"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.FAILED, OutboxStatus.DELIVERED]
 
 
 def test_a_404_names_the_ticket_to_check(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
@@ -144,7 +145,7 @@ def test_a_404_names_the_ticket_to_check(sqlite_db: Database, standin: HelpdeskS
     assert outcome.startswith(":x: Not posted")
     assert "has no ticket 999 (HTTP 404)" in outcome or "has no conversation 999 (HTTP 404)" in outcome
     assert "Check the ticket number" in outcome
-    assert len(standin.requests) == 1 and [row.status for row in posts(sqlite_db)] == ["failed"]
+    assert len(standin.requests) == 1 and [row.status for row in posts(sqlite_db)] == [OutboxStatus.FAILED]
     assert procedures(sqlite_db, "C-3001") == []
 
 
@@ -157,7 +158,7 @@ def test_other_refusals_are_not_retried_nor_queued(sqlite_db: Database, status: 
     assert outcome.startswith(":x: Not posted") and f"(HTTP {status})" in outcome and words in outcome
     assert "Check" in outcome and "Nothing was queued" in outcome
     assert sleeps == [] and len(standin.requests) == 1
-    assert [row.status for row in posts(sqlite_db)] == ["failed"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.FAILED]
 
 
 def test_a_ticket_reference_the_helpdesk_cannot_read_posts_nothing(sqlite_db: Database) -> None:

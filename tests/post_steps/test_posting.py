@@ -11,6 +11,7 @@ from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION, 
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
+from models.outbox import OutboxStatus
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     NOW,
@@ -59,7 +60,7 @@ def test_the_steps_land_on_the_ticket_as_an_internal_note(sqlite_db: Database, s
     assert (procedure.ticket_id, procedure.agent, procedure.template, procedure.sent_at) == (
         TICKET, "U0ALICE", "sce_reauth", NOW,
     )
-    assert [row.status for row in posts(sqlite_db)] == ["delivered"]
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
 
 
 def test_a_customer_visible_reply_is_a_separate_explicit_button(sqlite_db: Database, standin: HelpdeskStandIn) -> None:

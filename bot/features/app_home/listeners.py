@@ -10,7 +10,7 @@ from slack_bolt import App
 from bot.context import BotContext
 from bot.features.app_home.service import AppHome
 
-log = logging.getLogger("reauth_bot.app_home")
+log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:

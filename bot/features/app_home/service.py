@@ -25,7 +25,7 @@ from models.digest.queries import stuck_counts
 from models.digest.runs import last_posted_at
 from models.slack_events import SlackEventRow
 
-log = logging.getLogger("reauth_bot.app_home")
+log = logging.getLogger(__name__)
 
 # Counting takes about a second at a million customers: agents opening the tab together share one count.
 COUNTS_TTL_SECONDS = 60.0

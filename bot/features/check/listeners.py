@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
 
@@ -24,7 +24,7 @@ from commands.check import (
 )
 from models.check import SqlCaseRecords
 
-log = logging.getLogger("reauth_bot.reauth_check")
+log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:
@@ -68,10 +68,14 @@ def run_check(context: BotContext, text: str, *, agent: str) -> CheckOutcome:
 
 def render(outcome: CheckOutcome) -> dict[str, Any]:
     """The response_url payload for one outcome."""
-    if isinstance(outcome, Invalid):
-        return {"text": messages.QUERY_PROBLEMS[outcome.problem], "blocks": problem_blocks(outcome.problem)}
-    if isinstance(outcome, NotFound):
-        return {"text": "No customer matches.", "blocks": not_found_blocks(outcome)}
-    if isinstance(outcome, Ambiguous):
-        return {"text": messages.ambiguous(len(outcome.candidates)), "blocks": ambiguous_blocks(outcome)}
-    return {"text": check_text(outcome), "blocks": check_blocks(outcome)}
+    match outcome:
+        case Invalid():
+            return {"text": messages.QUERY_PROBLEMS[outcome.problem], "blocks": problem_blocks(outcome.problem)}
+        case NotFound():
+            return {"text": "No customer matches.", "blocks": not_found_blocks(outcome)}
+        case Ambiguous():
+            return {"text": messages.ambiguous(len(outcome.candidates)), "blocks": ambiguous_blocks(outcome)}
+        case Report():
+            return {"text": check_text(outcome), "blocks": check_blocks(outcome)}
+        case _:
+            assert_never(outcome)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ from models.digest.runs import (
     take_lease,
 )
 
-log = logging.getLogger("reauth_bot.digest")
+log = logging.getLogger(__name__)
 
 # Longer than the slowest attempt (a digest, a few replies at 1 message/s, a CSV upload with retries),
 # so a lease never expires while its holder is still posting.
@@ -294,10 +294,15 @@ class DigestScheduler:
         if day is None or day == self._finished or (self._retry_at is not None and now < self._retry_at):
             return None
         outcome = run_digest(self.context, day, self.channel)
-        if isinstance(outcome, DigestPosted | DigestAlreadyPosted):
-            self._finished, self._retry_at = day, None
-        elif isinstance(outcome, DigestFailed):
-            self._retry_at = now + RETRY_AFTER_FAILURE
+        match outcome:
+            case DigestPosted() | DigestAlreadyPosted():
+                self._finished, self._retry_at = day, None
+            case DigestFailed():
+                self._retry_at = now + RETRY_AFTER_FAILURE
+            case DigestBusy() | DigestPreview():
+                pass  # busy: the next tick looks again; a preview is never asked for here
+            case _:
+                assert_never(outcome)
         return outcome
 
 

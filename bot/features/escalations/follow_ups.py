@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.features.escalations.service import fire_follow_up
 from models import escalations as store
 
-log = logging.getLogger("reauth_bot.follow_ups")
+log = logging.getLogger(__name__)
 
 
 class FollowUpWorker:

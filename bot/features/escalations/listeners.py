@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -29,6 +29,8 @@ from bot.features.escalations.service import (
     Changed,
     EscalateOutcome,
     Opened,
+    Repeated,
+    Unchanged,
     customers_named_in,
     escalate,
     find_customer,
@@ -38,7 +40,7 @@ from bot.features.escalations.service import (
 )
 from commands.escalations import Field, FormProblem, Status, read_form, references_in, ticket_in
 
-log = logging.getLogger("reauth_bot.escalations")
+log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:
@@ -100,11 +102,15 @@ def register(app: App, context: BotContext) -> None:
         if escalation_id is None:
             return
         outcome = take_case(context, escalation_id, agent)
-        if isinstance(outcome, Changed):
-            post_now(context, outcome.entries)
-        elif outcome.case is not None:
-            resolved = outcome.case.status is Status.RESOLVED
-            _tell(respond, messages.already_resolved(outcome.case) if resolved else messages.already_yours())
+        match outcome:
+            case Changed():
+                post_now(context, outcome.entries)
+            case Unchanged():
+                if outcome.case is not None:  # else the case is gone: nothing to say about it
+                    resolved = outcome.case.status is Status.RESOLVED
+                    _tell(respond, messages.already_resolved(outcome.case) if resolved else messages.already_yours())
+            case _:
+                assert_never(outcome)
 
     @app.action(RESOLVE_ACTION)
     def resolve_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -113,10 +119,14 @@ def register(app: App, context: BotContext) -> None:
         if escalation_id is None:
             return
         outcome = resolve_case(context, escalation_id, agent)
-        if isinstance(outcome, Changed):
-            post_now(context, outcome.entries)
-        elif outcome.case is not None:
-            _tell(respond, messages.already_resolved(outcome.case))
+        match outcome:
+            case Changed():
+                post_now(context, outcome.entries)
+            case Unchanged():
+                if outcome.case is not None:  # else the case is gone: nothing to say about it
+                    _tell(respond, messages.already_resolved(outcome.case))
+            case _:
+                assert_never(outcome)
 
 
 def _open_modal(client: WebClient, trigger_id: str, modal: View, respond: Respond) -> None:
@@ -141,11 +151,15 @@ def _errors(problems: dict[Field, FormProblem]) -> dict[str, str]:
 
 
 def _confirmation(customer_id: str, outcome: EscalateOutcome) -> str:
-    if isinstance(outcome, Opened):
-        return messages.escalation_opened(customer_id, outcome.case.channel)
-    if isinstance(outcome, AlreadyOpen):
-        return messages.escalation_already_open(customer_id, outcome.case)
-    return messages.escalation_repeated(customer_id, outcome.case)
+    match outcome:
+        case Opened():
+            return messages.escalation_opened(customer_id, outcome.case.channel)
+        case AlreadyOpen():
+            return messages.escalation_already_open(customer_id, outcome.case)
+        case Repeated():
+            return messages.escalation_repeated(customer_id, outcome.case)
+        case _:
+            assert_never(outcome)
 
 
 def _case_and_agent(body: dict[str, Any]) -> tuple[int | None, str]:

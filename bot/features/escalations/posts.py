@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,9 +23,9 @@ from bot.features.escalations.blocks import parent_message
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, TryLater
 from commands.escalations import Escalation
 from models import escalations as store
-from models.outbox import OutboxRow
+from models.outbox import OutboxRow, OutboxStatus
 
-log = logging.getLogger("reauth_bot.escalation_posts")
+log = logging.getLogger(__name__)
 
 PARENT = "escalation_parent"
 REPLY = "escalation_reply"
@@ -44,6 +44,9 @@ SETUP_ERRORS = frozenset({
     "token_revoked", "missing_scope",
 })
 
+# Why a post about a case cannot go out yet: its parent message is still to be posted, or never will be.
+Blocked = Literal["waiting", "failed"]
+
 
 def case_key(escalation_id: int, what: str) -> str:
     """The outbox dedupe key of one post about a case; replies share the prefix `escalation:{id}:reply:`."""
@@ -53,7 +56,7 @@ def case_key(escalation_id: int, what: str) -> str:
 def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, Delivery]:
     """The four outbox kinds of escalations, for `bot.app.outbox_deliveries`."""
 
-    def load(escalation_id: int) -> tuple[Escalation | None, str | None]:
+    def load(escalation_id: int) -> tuple[Escalation | None, Blocked | None]:
         """The case, and why it cannot be posted about yet (None: go ahead)."""
         with context.db.reading() as session:
             case = store.escalation(session, escalation_id)
@@ -62,9 +65,9 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             parent = session.scalar(
                 select(OutboxRow.status).where(OutboxRow.dedupe_key == case_key(escalation_id, "parent"))
             )
-        return case, "failed" if parent == "failed" else "waiting"
+        return case, "failed" if parent == OutboxStatus.FAILED else "waiting"
 
-    def wait_or_give_up(escalation_id: int, state: str) -> DeliveryResult:
+    def wait_or_give_up(escalation_id: int, state: Blocked) -> DeliveryResult:
         if state == "failed":
             return GiveUp(f"the parent message of case {escalation_id} was never posted")
         return TryLater(f"waiting for the parent message of case {escalation_id}")
@@ -124,7 +127,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         session.execute(
             update(OutboxRow)
             .where(OutboxRow.dedupe_key.startswith(case_key(escalation_id, ""), autoescape=True),
-                   OutboxRow.status == "pending", OutboxRow.next_attempt_at > context.clock())
+                   OutboxRow.status == OutboxStatus.PENDING, OutboxRow.next_attempt_at > context.clock())
             .values(next_attempt_at=context.clock())
         )
 
@@ -145,7 +148,7 @@ def _earlier_reply_pending(context: BotContext, escalation_id: int, dedupe_key: 
             return False
         earlier = session.scalar(
             select(OutboxRow.id)
-            .where(OutboxRow.dedupe_key.startswith(prefix, autoescape=True), OutboxRow.status == "pending",
+            .where(OutboxRow.dedupe_key.startswith(prefix, autoescape=True), OutboxRow.status == OutboxStatus.PENDING,
                    OutboxRow.id < mine)
             .limit(1)
         )

@@ -30,8 +30,9 @@ from commands.escalations import Escalation, EscalationForm, FormProblem, Resolu
 from models import Database
 from models import escalations as store
 from models.check import SqlCaseRecords
+from models.outbox import OutboxStatus
 
-log = logging.getLogger("reauth_bot.escalations")
+log = logging.getLogger(__name__)
 
 # Enough to tell a duplicate submission from a new one, short enough for the outbox's 200-character key.
 _KEY_HASH = 16
@@ -78,6 +79,9 @@ class Unchanged:
 
     case: Escalation | None
     entries: list[OutboxEntry] = field(default_factory=list)
+
+
+CaseChange = Changed | Unchanged
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def post_now(context: BotContext, entries: Iterable[OutboxEntry | None]) -> None
     What Slack refuses now stays queued for the outbox worker.
     """
     for entry in entries:
-        if entry is None or entry.status != "pending":
+        if entry is None or entry.status is not OutboxStatus.PENDING:
             continue
         try:
             context.outbox.deliver(entry.id)
@@ -205,7 +209,7 @@ def escalate(context: BotContext, customer_id: str, form: EscalationForm, agent:
     raise RuntimeError(f"could not open or find the case of {customer_id}")
 
 
-def take_case(context: BotContext, escalation_id: int, agent: str) -> Changed | Unchanged:
+def take_case(context: BotContext, escalation_id: int, agent: str) -> CaseChange:
     """Take the case (or take it over from a colleague)."""
     now = context.clock()
     with context.db.transaction() as session:
@@ -222,7 +226,7 @@ def take_case(context: BotContext, escalation_id: int, agent: str) -> Changed | 
     return Changed(case, entries)
 
 
-def resolve_case(context: BotContext, escalation_id: int, agent: str) -> Changed | Unchanged:
+def resolve_case(context: BotContext, escalation_id: int, agent: str) -> CaseChange:
     """Resolve the case; of several agents resolving at once, exactly one gets `Changed`."""
     now = context.clock()
     with context.db.transaction() as session:

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -43,7 +43,7 @@ from bot.features.post_steps.service import (
 from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
 from commands.rules import Action
 
-log = logging.getLogger("reauth_bot.post_steps")
+log = logging.getLogger(__name__)
 
 CLICKS = re.compile(r"^post_steps_(note|reply|again)$")
 # Posting waits on the helpdesk, retries included, so it runs on threads of its own: a slow helpdesk
@@ -128,11 +128,10 @@ def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, An
 def render(answer: StepsAnswer, button: StepsButton) -> dict[str, Any]:
     """The response_url payload that replaces the check answer: the outcome on top of the fresh case."""
     outcome = answer.outcome
-    if isinstance(outcome, ConfirmFirst):
-        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket_ref or "", answer.ticket_word)
-        return {"text": "Steps already went to this customer: post again?", "blocks": blocks,
-                "response_type": "ephemeral", "replace_original": True}
     text = outcome_text(answer)
+    if isinstance(outcome, ConfirmFirst):  # the only outcome that asks instead of telling
+        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket_ref or "", answer.ticket_word)
+        return {"text": text, "blocks": blocks, "response_type": "ephemeral", "replace_original": True}
     blocks = outcome_blocks(text)
     if answer.report is not None:
         blocks += check_blocks(answer.report)
@@ -142,24 +141,28 @@ def render(answer: StepsAnswer, button: StepsButton) -> dict[str, Any]:
 
 def outcome_text(answer: StepsAnswer) -> str:
     outcome, name, word = answer.outcome, answer.helpdesk, answer.ticket_word
-    if isinstance(outcome, StepsPosted):
-        return messages.steps_posted(name, word, outcome.ticket_id, outcome.url, outcome.at, outcome.agent,
-                                     outcome.public, already=outcome.already)
-    if isinstance(outcome, StepsQueued):
-        return messages.steps_queued(name, word, outcome.ticket_id, outcome.reason, outcome.next_attempt_at,
-                                     already=outcome.already)
-    if isinstance(outcome, StepsFailed):
-        return messages.steps_failed(name, word, outcome.ticket_id, outcome.reason)
-    if isinstance(outcome, NoHelpdesk):
-        return messages.STEPS_NO_HELPDESK
-    if isinstance(outcome, BadTicket):
-        return messages.steps_bad_ticket(name, word, outcome.text)
-    if isinstance(outcome, CustomerGone):
-        return messages.steps_customer_gone(outcome.customer_id)
-    if isinstance(outcome, CaseChanged):
-        return messages.steps_case_changed(outcome.clicked, outcome.now)
-    if isinstance(outcome, NothingToPost):
-        return messages.STEPS_NOTHING_TO_POST
-    if isinstance(outcome, InternalOnly):
-        return messages.STEPS_INTERNAL_ONLY
-    raise AssertionError(f"unrendered outcome {outcome!r}")
+    match outcome:
+        case StepsPosted():
+            return messages.steps_posted(name, word, outcome.ticket_id, outcome.url, outcome.at, outcome.agent,
+                                         outcome.public, already=outcome.already)
+        case StepsQueued():
+            return messages.steps_queued(name, word, outcome.ticket_id, outcome.reason, outcome.next_attempt_at,
+                                         already=outcome.already)
+        case StepsFailed():
+            return messages.steps_failed(name, word, outcome.ticket_id, outcome.reason)
+        case NoHelpdesk():
+            return messages.STEPS_NO_HELPDESK
+        case BadTicket():
+            return messages.steps_bad_ticket(name, word, outcome.text)
+        case CustomerGone():
+            return messages.steps_customer_gone(outcome.customer_id)
+        case CaseChanged():
+            return messages.steps_case_changed(outcome.clicked, outcome.now)
+        case NothingToPost():
+            return messages.STEPS_NOTHING_TO_POST
+        case InternalOnly():
+            return messages.STEPS_INTERNAL_ONLY
+        case ConfirmFirst():
+            return "Steps already went to this customer: post again?"
+        case _:
+            assert_never(outcome)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
-from bot.helpdesk import Posted, RetryLater
+from bot.helpdesk import Posted, Rejected, RetryLater
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
 from commands.check import Report, build_report
 from commands.policy import Utility, policy_for
@@ -41,9 +41,10 @@ from commands.post_steps import (
 )
 from commands.rules import Action
 from models.check import SqlCaseRecords
+from models.outbox import OutboxStatus
 from models.post_steps import PostState, post_state, queued_posts, record_procedure
 
-log = logging.getLogger("reauth_bot.post_steps")
+log = logging.getLogger(__name__)
 
 OUTBOX_KIND = "helpdesk_note"
 # After a refusal (401/403/404/422) the post's key is claimed again under a suffix, so that a click
@@ -181,7 +182,7 @@ def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
     """Claim the post's key by INSERT; a key whose post was refused is claimed again under a suffix."""
     entry = outbox.enqueue(session, OUTBOX_KIND, post.dedupe_key, post.payload())
     for attempt in range(1, MAX_RECLAIMS + 1):
-        if entry.created or entry.status != "failed":
+        if entry.created or entry.status is not OutboxStatus.FAILED:
             return entry
         entry = outbox.enqueue(session, OUTBOX_KIND, f"{post.dedupe_key}|r{attempt}", post.payload())
     return entry
@@ -206,7 +207,7 @@ def _wait_while_in_flight(context: BotContext, dedupe_key: str) -> None:
         with context.db.reading() as session:
             state = post_state(session, dedupe_key)
         # attempts == 0: the click that claimed it has not started sending yet.
-        if state is None or state.status != "pending" or not (state.leased or state.attempts == 0):
+        if state is None or state.status is not OutboxStatus.PENDING or not (state.leased or state.attempts == 0):
             return
         time.sleep(_POLL_SECONDS)
 
@@ -219,7 +220,7 @@ def _earlier(state: PostState) -> EarlierSend:
 
 def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
     public = bool(state.payload.get("public"))
-    if state.status == "delivered" and state.result is not None:
+    if state.status is OutboxStatus.DELIVERED and state.result is not None:
         return StepsPosted(
             ticket_id=str(state.result.get("ticket_id", ticket)),
             url=str(state.result.get("url", "")),
@@ -228,7 +229,7 @@ def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
             public=public,
             already=already,
         )
-    if state.status == "failed":
+    if state.status is OutboxStatus.FAILED:
         return StepsFailed(ticket, state.last_error or "the helpdesk refused the post")
     reason = state.last_error or messages.STEPS_IN_FLIGHT
     return StepsQueued(ticket, reason, state.next_attempt_at, public, already)
@@ -251,14 +252,18 @@ def steps_delivery(context: BotContext) -> Delivery:
             result = helpdesk.post_note(post.ticket_id, post.body, public=post.public)
         except ValueError as exc:  # not a ticket number, or an empty body: retrying cannot help
             return GiveUp(str(exc))
-        if isinstance(result, Posted):
-            return Delivered({
-                "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
-                "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
-            })
-        if isinstance(result, RetryLater):
-            return TryLater(result.reason, _not_before(context, result.not_before))
-        return GiveUp(f"{result.reason}. {result.what_to_check}.")
+        match result:
+            case Posted():
+                return Delivered({
+                    "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
+                    "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
+                })
+            case RetryLater():
+                return TryLater(result.reason, _not_before(context, result.not_before))
+            case Rejected():
+                return GiveUp(f"{result.reason}. {result.what_to_check}.")
+            case _:
+                assert_never(result)
 
     def on_delivered(session: Session, payload: dict[str, Any], delivered: Delivered) -> None:
         after_steps_posted(session, context, StepsPost.from_payload(payload), delivered.result)
