@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self, TypedDict, Unpack
+from typing import Self, TypedDict, Unpack, assert_never
 from urllib.parse import urlsplit
 
 import httpx
@@ -218,19 +218,23 @@ class HelpdeskClient(ABC):
             )
 
         outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=number)
-        if isinstance(outcome, RetryLater):
-            return outcome
-        if outcome.is_success:
-            return Posted(self._external_id_of(outcome), self.ticket_url(number))
-        return rejection(
-            outcome.status_code,
-            helpdesk=self.display_name,
-            ticket_word=self.ticket_word,
-            ticket_id=number,
-            credential_settings=self.credential_settings,
-            detail=error_detail(outcome),
-            bad_request_hint=self.bad_request_hint(),
-        )
+        match outcome:
+            case RetryLater():
+                return outcome
+            case httpx.Response() if outcome.is_success:
+                return Posted(self._external_id_of(outcome), self.ticket_url(number))
+            case httpx.Response():
+                return rejection(
+                    outcome.status_code,
+                    helpdesk=self.display_name,
+                    ticket_word=self.ticket_word,
+                    ticket_id=number,
+                    credential_settings=self.credential_settings,
+                    detail=error_detail(outcome),
+                    bad_request_hint=self.bad_request_hint(),
+                )
+            case _:
+                assert_never(outcome)
 
     def _external_id_of(self, response: httpx.Response) -> str | None:
         try:
