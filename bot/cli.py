@@ -112,7 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-
     load_dotenv(Path.cwd() / ".env")
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -167,7 +166,6 @@ def _cli_agent() -> str:
 
 
 def _print_outcome(outcome: CheckOutcome, *, as_json: bool) -> int:
-
     match outcome:
         case Invalid():
             print(f"reauth-bot: {messages.QUERY_PROBLEMS[outcome.problem]}", file=sys.stderr)
@@ -230,7 +228,6 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-
     db = open_database(settings)
     missing = [str(p) for p in args.files if not p.is_file()]
     if missing:
@@ -270,7 +267,6 @@ def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorization
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-
     settings.require_slack()
     templates = _load_templates_or_none(settings)
     if templates is None:
@@ -321,7 +317,6 @@ def _load_templates_or_none(settings: Settings) -> Mapping[str, StepTemplate] | 
 
 
 def _templates_check(args: argparse.Namespace, settings: Settings) -> int:
-
     folder = args.folder or settings.templates_dir or PACKAGED_DIR
     try:
         templates = load_templates(folder)
@@ -335,7 +330,6 @@ def _templates_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox_run(args: argparse.Namespace, settings: Settings) -> int:
-
     templates = _load_templates_or_none(settings)
     if templates is None:
         return EXIT_USAGE
@@ -403,7 +397,6 @@ def _usage(text: str) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-
     return int(run_tour(database_url=args.database))
 
 

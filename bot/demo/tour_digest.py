@@ -18,7 +18,6 @@ AGENT = "U0AGENT"
 
 
 def tour_digest(bot: LocalBot) -> None:
-
     banner("Daily digest: today's stuck customers, posted once whatever the number of instances")
     logger = logging.getLogger("bot")
     level = logger.level
@@ -70,7 +69,6 @@ def _race(schedulers: list[DigestScheduler]) -> list[DigestOutcome | None]:
 
 
 def _home(bot: LocalBot, context: BotContext) -> None:
-
     say()
     say(f"  An agent ({AGENT}) opens the bot's Home tab; Slack delivers app_home_opened, then retries it once:")
     event = {"type": "app_home_opened", "user": AGENT, "channel": "D0HOME", "tab": "home", "event_ts": "1.0"}

@@ -44,7 +44,6 @@ class _Clock:
 
 
 def tour_escalations(bot: LocalBot) -> None:
-
     banner("Escalations: one thread per case in #escalations; everything after it is a reply")
     # The story's own lines say what happens; the bot's INFO log would only repeat it.
     logger = logging.getLogger("bot")
@@ -57,7 +56,6 @@ def tour_escalations(bot: LocalBot) -> None:
 
 
 def _tell_the_story(bot: LocalBot) -> None:
-
     db = _copy_of(bot.db)
     clock = _Clock(DEMO_NOW)
     contexts: list[BotContext] = []

@@ -23,7 +23,6 @@ TICKET = "4521"
 
 
 def tour_post_steps(bot: LocalBot) -> None:
-
     banner("Post steps to ticket: the canned steps land on the customer's Zendesk ticket, exactly once")
     # The story's own lines say what happens; the INFO log would only repeat it.
     logger = logging.getLogger("bot")  # every module of the app, helpdesk clients included
@@ -44,7 +43,6 @@ def tour_post_steps(bot: LocalBot) -> None:
 
 
 def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:
-
     say(f"  a stand-in Zendesk serves {zendesk.base_url}; HELPDESK=zendesk, HELPDESK_URL points at it")
     say()
     say(f"$ /reauth-check {CUSTOMER} {TICKET}    (the ticket number after the customer)")
