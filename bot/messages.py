@@ -564,7 +564,6 @@ def digest_future_date(raw: str, today: str) -> str:
 
 
 HOME_TITLE = "Stuck customers, live"
-HOME_NO_ESCALATIONS_KEPT = "Escalations are not set up in this workspace yet."
 HOME_NO_OWN_ESCALATIONS = "You have no open escalations."
 HOME_NO_DIGEST = "No digest has been posted yet."
 

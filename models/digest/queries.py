@@ -32,15 +32,12 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    column,
     func,
-    inspect,
     literal,
     literal_column,
     null,
     or_,
     select,
-    table,
     text,
     union_all,
 )
@@ -56,26 +53,17 @@ from commands.digest import (
     StuckCounts,
     StuckCustomer,
 )
+from commands.escalations import Status
 from commands.policy import DATA_FRESHNESS, REPEAT_LIMIT, REPEAT_WINDOW, Utility, policy_for
 from commands.rules import LIVE_STATUSES, Reason
 from models.base import UTCDateTime
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from models.escalations import EscalationRow
 from models.function_blocks import required_mask
 
 # Written as literals, not bound parameters: the partial index of migration 0005 has this very
 # predicate, and SQLite uses a partial index only when the query's term matches it.
 LIVE_STATUS_VALUES = tuple(sorted(s.value for s in LIVE_STATUSES))
-
-# The escalations table belongs to the escalation feature; read through a lightweight table so that
-# this module neither needs its model nor registers a second definition on the metadata.
-_ESCALATIONS = table(
-    "escalations",
-    column("customer_id", String()),
-    column("status", String()),
-    column("opened_at", UTCDateTime()),
-    column("opened_by", String()),
-)
-ESCALATION_OPEN = "open"
 
 
 # Dictionary lookups: calling the enums costs a second per million rows.
@@ -440,24 +428,18 @@ def count_stuck(session: Session, now: datetime) -> dict[Reason, int]:
     return {r: found.get(r, 0) for r in STUCK_REASONS}
 
 
-# --- escalations (read only while the escalations table exists) ------------------------------------
+# --- escalations ------------------------------------------------------------------------------------
 
 
-def escalations_exist(session: Session) -> bool:
-    return bool(inspect(session.connection()).has_table(_ESCALATIONS.name))
-
-
-def escalation_ages(session: Session, now: datetime) -> dict[EscalationAge, int] | None:
-    """Open escalations per age bucket; None when escalations are not kept in this database."""
-    if not escalations_exist(session):
-        return None
-    opened = _ESCALATIONS.c.opened_at
+def escalation_ages(session: Session, now: datetime) -> dict[EscalationAge, int]:
+    """Open escalations per age bucket."""
+    opened = EscalationRow.opened_at
     bucket = case(
         *[(opened > now - limit, literal(age.value)) for age, limit in ESCALATION_AGE_LIMITS],
         else_=literal(EscalationAge.OVER_7_DAYS.value),
     )
     rows = session.execute(
-        select(bucket, func.count()).where(_ESCALATIONS.c.status == ESCALATION_OPEN).group_by(bucket)
+        select(bucket, func.count()).where(EscalationRow.status == Status.OPEN.value).group_by(bucket)
     ).all()
     found = {EscalationAge(age): int(n) for age, n in rows}
     return {age: found.get(age, 0) for age in EscalationAge}

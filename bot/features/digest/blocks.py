@@ -80,20 +80,16 @@ def _category_lines(digest: Digest) -> str:
         f"{messages.change(digest.change(r))}"
         for r in STUCK_REASONS
     ]
-    escalations = escalation_line(digest.counts, digest.escalations_change)
-    if escalations:
-        lines.append(f"• {escalations}")
+    lines.append(f"• {escalation_line(digest.counts, digest.escalations_change)}")
     return "\n".join(lines)
 
 
-def escalation_line(counts: StuckCounts, delta: int | None) -> str | None:
-    """Open escalations and their ages; None where escalations are not kept."""
-    if counts.escalations is None:
-        return None
+def escalation_line(counts: StuckCounts, delta: int | None) -> str:
+    """Open escalations and their ages."""
     ages = " · ".join(
         f"{counts.escalations.get(age, 0):,} {messages.ESCALATION_AGES[age]}" for age in EscalationAge
     )
-    return messages.open_escalations(counts.open_escalations or 0, delta, ages)
+    return messages.open_escalations(counts.open_escalations, delta, ages)
 
 
 def _trend_line(digest: Digest) -> str:
