@@ -2,8 +2,8 @@
 
 Plain Python, no I/O. The categories are reasons of `commands.rules.recommend`: a customer is stuck when
 the rules tell support to act (re-authorize or escalate), and sits in the category of the first reason
-the rules give. `stuck_reason()` says which, for one recommendation; the SQL in `models/digest/queries.py`
-mirrors `recommend` row by row so that the digest and `/reauth-check` agree on every customer.
+the rules give. The SQL in `models/digest/queries.py` mirrors `recommend` row by row so that the digest
+and `/reauth-check` agree on every customer (tests/digest/test_agreement.py holds it to that).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.policy import Utility
-from commands.rules import Action, Reason, Recommendation
+from commands.rules import Action, Reason
 
 # The categories in the order the digest shows them, each with the one action the rules give it.
 STUCK_REASONS: tuple[Reason, ...] = (
@@ -35,21 +35,11 @@ REASON_ACTIONS: Mapping[Reason, Action] = {
     Reason.REPEATED_PROCEDURE: Action.ESCALATE,
     Reason.GRANT_DATE_UNKNOWN: Action.ESCALATE,
 }
-STUCK_ACTIONS = frozenset(REASON_ACTIONS.values())
 
 LONGEST_STUCK = 10
 TREND_DAYS = 14
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_DIGEST_SPARK = "·"
-
-
-def stuck_reason(recommendation: Recommendation) -> Reason | None:
-    """The digest category of a customer with this recommendation; None when nobody needs to act
-    (healthy, first connection, or still inside the verification window)."""
-    if recommendation.action not in STUCK_ACTIONS:
-        return None
-    first = recommendation.reasons[0]
-    return first if REASON_ACTIONS.get(first) is recommendation.action else None
 
 
 class EscalationAge(StrEnum):

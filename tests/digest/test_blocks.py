@@ -44,6 +44,7 @@ from tests.digest.conftest import (
     make_context,
     top_level,
 )
+from tests.digest.oracle import csv_lines
 
 LONG_ID = "X" * 64  # the longest customer id the database holds
 
@@ -91,9 +92,8 @@ def test_a_list_too_long_for_messages_goes_as_csv() -> None:
     while list_replies([stuck(n) for n in range(size)], NOW) is not None:
         size += 50
     assert size < 2000
-    writer = ListWriter(NOW, keep=size)
-    for n in range(size):
-        writer(stuck(n))
+    writer = ListWriter(keep=size)
+    writer.write_lines(csv_lines([stuck(n) for n in range(size)], NOW))
     rows = list(csv.reader(io.StringIO(writer.csv_bytes().decode())))
     assert tuple(rows[0]) == CSV_HEADER
     assert len(rows) == size + 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     Block,
@@ -23,7 +23,6 @@ from slack_sdk.models.blocks import (
 
 from bot import messages
 from commands.digest import (
-    REASON_ACTIONS,
     STUCK_REASONS,
     TREND_DAYS,
     Digest,
@@ -42,9 +41,6 @@ MAX_LIST_REPLIES = 5
 # Section text is cut below the limit, so mrkdwn markup never straddles it.
 _SECTION_BUDGET = MAX_SECTION_TEXT - 100
 CSV_HEADER = ("customer_id", "utility", "category", "action", "days_stuck", "stuck_since_utc")
-# Spreadsheets read this as a date and time (they leave ISO 8601's "T...+00:00" as text); days_stuck
-# carries the exact age.
-SINCE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def day_text(digest: Digest) -> str:
@@ -135,23 +131,15 @@ def list_replies(customers: Sequence[StuckCustomer], now: datetime) -> list[list
 
 class ListWriter:
     """Collects the full list as it streams out of the database: kept as rows while it may still fit in
-    messages, then written to CSV only, so memory stays flat at a million customers. Fed either one
-    customer at a time (`__call__`) or, by `stuck_snapshot`, with CSV lines the database formatted."""
+    messages, then written to CSV only, so memory stays flat at a million customers. `stuck_snapshot` feeds
+    it the CSV lines the database formatted."""
 
-    def __init__(self, now: datetime, keep: int = 1000) -> None:
-        self.now = now
+    def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self.customers: list[StuckCustomer] = []
         self.count = 0
         self._buffer = io.StringIO()
-        self._csv = csv.writer(self._buffer, lineterminator="\n")
-        self._csv.writerow(CSV_HEADER)
-
-    def __call__(self, customer: StuckCustomer) -> None:
-        self.count += 1
-        if len(self.customers) < self.keep:
-            self.customers.append(customer)
-        self._csv.writerow(csv_row(customer, self.now))
+        csv.writer(self._buffer, lineterminator="\n").writerow(CSV_HEADER)
 
     def keep_customer(self, customer: StuckCustomer) -> None:
         """One of the first `keep` customers; its CSV line comes through `write_lines`."""
@@ -171,24 +159,3 @@ class ListWriter:
 
     def csv_bytes(self) -> bytes:
         return self._buffer.getvalue().encode("utf-8")
-
-
-def csv_row(customer: StuckCustomer, now: datetime) -> tuple[str, ...]:
-    # The enums are str subclasses: written as their values. This runs once per stuck customer.
-    days = customer.days_stuck(now)
-    since = customer.stuck_since
-    return (
-        customer.customer_id,
-        customer.utility,
-        customer.reason,
-        REASON_ACTIONS[customer.reason],
-        "" if days is None else str(days),
-        "" if since is None else since.astimezone(UTC).strftime(SINCE_FORMAT),
-    )
-
-
-def csv_document(customers: Iterable[StuckCustomer], now: datetime) -> bytes:
-    writer = ListWriter(now, keep=0)
-    for customer in customers:
-        writer(customer)
-    return writer.csv_bytes()
