@@ -44,7 +44,7 @@ def check_blocks(report: Report) -> list[Block]:
         SectionBlock(text=MarkdownTextObject(text=_authorization_lines(report)[:3000])),
         SectionBlock(text=MarkdownTextObject(text=_procedure_lines(report)[:3000])),
         ContextBlock(elements=[MarkdownTextObject(
-            text=f"As of {messages.slack_date(report.now, '%Y-%m-%d %H:%M UTC')} · rule {recommendation.rule}"
+            text=f"As of {messages.slack_date_exact(report.now)} · rule {recommendation.rule}"
         )]),
     ]
     buttons = check_actions(report)
