@@ -9,7 +9,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.models.views import View
 
 from bot import messages
-from bot.features.digest.blocks import MAX_SECTION_TEXT, escalation_line
+from bot.features.digest.blocks import escalation_line
+from bot.slack_limits import MAX_SECTION_TEXT
 from commands.digest import STUCK_REASONS, StuckCounts
 from models.app_home import OpenEscalation
 

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import messages
+from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.digest import (
     STUCK_REASONS,
     TREND_DAYS,
@@ -31,9 +32,6 @@ from commands.digest import (
     StuckCustomer,
 )
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_SECTION_TEXT = 3000
 # Below Slack's undocumented ~13,000-character total per message, with room for the context line.
 MAX_REPLY_TEXT = 11_000
 # More list replies than this flood the thread (and take that many seconds at 1 message/s): use a CSV.
@@ -54,15 +52,16 @@ def digest_text(digest: Digest) -> str:
 def digest_blocks(digest: Digest) -> list[Block]:
     """The channel message: summary, categories with their changes, the longest stuck, the trend."""
     previous_day = f"{digest.previous.day:%a %b %-d}" if digest.previous else None
-    blocks: list[Block] = [HeaderBlock(text=messages.digest_title(day_text(digest))[:150])]
+    blocks: list[Block] = [HeaderBlock(text=messages.digest_title(day_text(digest))[:MAX_HEADER_TEXT])]
     if digest.is_empty:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.DIGEST_EMPTY)))
     else:
         summary = messages.digest_summary(digest.total, digest.total_change, previous_day)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{summary}\n{_category_lines(digest)}"[:3000])))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{summary}\n{_category_lines(digest)}"[:MAX_SECTION_TEXT])))
     if digest.longest:
         lines = "\n".join(customer_line(c, digest.as_of) for c in digest.longest)
-        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*Longest stuck*\n{lines}"[:3000]))]
+        longest = f"*Longest stuck*\n{lines}"[:MAX_SECTION_TEXT]
+        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=longest))]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_trend_line(digest))]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"As of {messages.slack_datetime(digest.as_of)} · same rules as /reauth-check"

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import messages
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA, MAX_SECTION_TEXT
 from commands.check import Report
 from commands.post_steps import ConfirmFirst
 from commands.rules import Action
@@ -34,9 +35,8 @@ TICKET_BLOCK = "ticket"
 VISIBILITY_BLOCK = "visibility"
 INPUT_ACTION = "value"
 NOTE, REPLY = "note", "reply"
-# Slack's limits: a button value holds 2000 characters, a modal's private_metadata 3000.
-MAX_VALUE = 2000
-MAX_METADATA = 3000
+# A ticket as typed or linked: longer is no ticket reference, and the modal's field stops there.
+MAX_TICKET_TEXT = 300
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class StepsButton:
     confirmed_after: int | None = None
     response_url: str | None = None  # only in the modal: where the outcome goes once it is submitted
 
-    def encode(self, limit: int = MAX_VALUE) -> str:
+    def encode(self, limit: int = MAX_BUTTON_VALUE) -> str:
         data: dict[str, Any] = {"c": self.customer_id, "a": self.action.value, "r": int(self.public)}
         if self.ticket_ref:
             data["t"] = self.ticket_ref
@@ -77,7 +77,7 @@ def read_steps_button(raw: str | None) -> StepsButton | None:
         return None
     if not isinstance(customer, str) or not customer or len(customer) > 64:
         return None
-    if ticket is not None and (not isinstance(ticket, str) or len(ticket) > 300):
+    if ticket is not None and (not isinstance(ticket, str) or len(ticket) > MAX_TICKET_TEXT):
         return None
     if confirmed is not None and (not isinstance(confirmed, int) or confirmed < 0):
         return None
@@ -128,7 +128,7 @@ def ticket_modal(button: StepsButton, response_url: str | None) -> View:
             block_id=TICKET_BLOCK,
             label=messages.STEPS_TICKET_LABEL,
             element=PlainTextInputElement(
-                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=300
+                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=MAX_TICKET_TEXT
             ),
         ),
     ]
@@ -150,7 +150,7 @@ def ticket_modal(button: StepsButton, response_url: str | None) -> View:
         title=messages.STEPS_MODAL_TITLE,
         submit=messages.STEPS_MODAL_SUBMIT,
         close=messages.STEPS_MODAL_CLOSE,
-        private_metadata=metadata.encode(MAX_METADATA),
+        private_metadata=metadata.encode(MAX_PRIVATE_METADATA),
         blocks=blocks,
     )
 
@@ -163,7 +163,7 @@ def submitted_ticket(state_values: dict[str, Any]) -> tuple[str, bool]:
 
 
 def outcome_blocks(text: str) -> list[Block]:
-    return [SectionBlock(block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:3000]))]
+    return [SectionBlock(block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
 
 
 def confirm_blocks(plan: ConfirmFirst, button: StepsButton, ticket_id: str, word: str) -> list[Block]:
@@ -172,9 +172,9 @@ def confirm_blocks(plan: ConfirmFirst, button: StepsButton, ticket_id: str, word
     again = StepsButton(button.customer_id, ticket_id, button.action, button.public,
                         confirmed_after=len(plan.earlier))
     cancel = StepsButton(button.customer_id, ticket_id, button.action, button.public)
+    warning = messages.steps_confirm(earlier, plan.wait_days, word)[:MAX_SECTION_TEXT]
     return [
-        SectionBlock(block_id="post_steps_confirm",
-                     text=MarkdownTextObject(text=messages.steps_confirm(earlier, plan.wait_days, word)[:3000])),
+        SectionBlock(block_id="post_steps_confirm", text=MarkdownTextObject(text=warning)),
         ActionsBlock(
             block_id="post_steps_confirm_actions",
             elements=[
