@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -21,7 +22,6 @@ from bot.features.post_steps.blocks import (
     CANCEL_ACTION,
     TICKET_BLOCK,
     TICKET_MODAL_CALLBACK,
-    StepsButton,
     confirm_blocks,
     outcome_blocks,
     read_steps_button,
@@ -33,7 +33,6 @@ from bot.features.post_steps.service import (
     CustomerGone,
     NoHelpdesk,
     StepsAnswer,
-    StepsClick,
     StepsFailed,
     StepsPosted,
     StepsQueued,
@@ -42,7 +41,7 @@ from bot.features.post_steps.service import (
     refresh_report,
     ticket_word,
 )
-from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
+from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost, PostRequest
 from commands.rules import Action
 
 log = logging.getLogger("reauth_bot.post_steps")
@@ -56,7 +55,7 @@ POSTING_THREADS = 8
 def register(app: App, context: BotContext) -> None:
     posting = ThreadPoolExecutor(max_workers=POSTING_THREADS, thread_name_prefix="post-steps")
 
-    def post_and_respond(button: StepsButton, agent: str, reply: Callable[..., Any]) -> None:
+    def post_and_respond(button: PostRequest, agent: str, reply: Callable[..., Any]) -> None:
         payload = run(context, button, agent=agent)
         try:
             reply(**payload)
@@ -70,7 +69,7 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
             return
-        if button.ticket_ref is None and context.helpdesk is not None:
+        if button.ticket is None and context.helpdesk is not None:
             # trigger_id is good for 3 seconds: open the modal before any database work.
             try:
                 client.views_open(trigger_id=body["trigger_id"], view=ticket_modal(button, body.get("response_url")))
@@ -87,7 +86,7 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
             return
-        report = refresh_report(context, button.customer_id, button.ticket_ref)
+        report = refresh_report(context, button.customer_id, button.ticket)
         blocks = outcome_blocks(messages.STEPS_CANCELLED) + (check_blocks(report) if report else [])
         respond(text=messages.STEPS_CANCELLED, blocks=blocks, response_type="ephemeral", replace_original=True)
 
@@ -104,8 +103,8 @@ def register(app: App, context: BotContext) -> None:
         ack()
         if button is None:
             return
-        chosen = StepsButton(button.customer_id, ticket, button.action,
-                             public and button.action is not Action.ESCALATE, button.confirmed_after)
+        chosen = PostRequest(button.customer_id, ticket, button.action,
+                             public and button.action is not Action.ESCALATE, confirmed_after=button.confirmed_after)
         if button.response_url:
             posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send)
         else:
@@ -113,12 +112,10 @@ def register(app: App, context: BotContext) -> None:
             posting.submit(run, context, chosen, agent=str(body["user"]["id"]))
 
 
-def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, Any]:
+def run(context: BotContext, button: PostRequest, *, agent: str) -> dict[str, Any]:
     """Post for one click and render the answer that replaces the agent's message."""
-    click = StepsClick(button.customer_id, button.ticket_ref, button.action, button.public, agent,
-                       button.confirmed_after)
     try:
-        answer = post_steps(context, click)
+        answer = post_steps(context, replace(button, agent=agent))
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("post-steps failed ref=%s agent=%s customer=%s", reference, agent, button.customer_id)
@@ -127,11 +124,11 @@ def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, An
     return render(answer, button)
 
 
-def render(answer: StepsAnswer, button: StepsButton) -> dict[str, Any]:
+def render(answer: StepsAnswer, button: PostRequest) -> dict[str, Any]:
     """The response_url payload that replaces the check answer: the outcome on top of the fresh case."""
     outcome = answer.outcome
     if isinstance(outcome, ConfirmFirst):
-        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket_ref or "", answer.ticket_word)
+        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket or "", answer.ticket_word)
         return {"text": "Steps already went to this customer: post again?", "blocks": blocks,
                 "response_type": "ephemeral", "replace_original": True}
     text = outcome_text(answer)
