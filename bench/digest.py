@@ -82,7 +82,7 @@ def measure(url: str, slack_url: str, slack_token: str, repeat: int) -> dict[str
             return build_digest(session, day, CHANNEL, BENCH_NOW)
 
     def digest_and_list() -> int:
-        listing = ListWriter(BENCH_NOW)
+        listing = ListWriter()
         with db.transaction() as session:
             build_digest(session, day, CHANNEL, BENCH_NOW, listing=listing)
         return len(listing.csv_bytes())

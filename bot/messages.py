@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from commands.check import QueryProblem, Report
-from commands.digest import EscalationAge
+from commands.digest import ESCALATION_AGE_LIMITS, EscalationAge
 from commands.escalations import (
     MAX_NOTE,
     MAX_REASON,
@@ -20,7 +20,14 @@ from commands.escalations import (
     Ticket,
     mask_email,
 )
-from commands.policy import FUNCTION_BLOCK_NAMES, policy_for
+from commands.policy import (
+    DATA_FRESHNESS,
+    FUNCTION_BLOCK_NAMES,
+    REPEAT_LIMIT,
+    REPEAT_WINDOW,
+    UTILITIES,
+    policy_for,
+)
 from commands.rules import Action, Authorization, Reason
 
 USAGE = (
@@ -45,13 +52,43 @@ QUERY_PROBLEMS: dict[QueryProblem, str] = {
 }
 
 
-def slack_date(at: datetime, fallback_format: str = "%a %b %-d, %Y") -> str:
-    """A date Slack shows in the reader's own time zone; the fallback (UTC) is what plain text shows."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}}|{at.strftime(fallback_format)}>"
+def _slack_date(at: datetime, tokens: str, fallback_format: str) -> str:
+    """Slack shows `tokens` in the reader's own time zone; plain text (notifications, search) shows the
+    fallback, in UTC."""
+    return f"<!date^{int(at.timestamp())}^{tokens}|{at.strftime(fallback_format)}>"
+
+
+def slack_date(at: datetime) -> str:
+    """`Mon Nov 30, 2026`: the day."""
+    return _slack_date(at, "{date_short_pretty}", "%a %b %-d, %Y")
+
+
+def slack_date_exact(at: datetime) -> str:
+    """The day in Slack, the minute in plain text (`2026-11-30 17:00 UTC`): when a case moved, on record."""
+    return _slack_date(at, "{date_short_pretty}", "%Y-%m-%d %H:%M UTC")
+
+
+def slack_time(at: datetime) -> str:
+    """`Mon Nov 30, 2026 at 17:00`: when steps were posted or will be retried."""
+    return _slack_date(at, "{date_short_pretty} at {time}", "%a %b %-d, %Y %H:%M UTC")
+
+
+def slack_datetime(at: datetime) -> str:
+    """`2026-11-30 17:00`: the moment the digest's and the Home tab's counts were taken."""
+    return _slack_date(at, "{date_short_pretty} {time}", "%Y-%m-%d %H:%M UTC")
 
 
 def days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
+
+
+def span_words(n: int) -> str:
+    """`a day`, `a week`, else `n days`: how long, in the words people use for round spans."""
+    return {1: "a day", 7: "a week"}.get(n) or days(n)
+
+
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n) or f"{n} times"
 
 
 def missing_data_types(blocks: frozenset[int]) -> str:
@@ -65,7 +102,8 @@ def reason_text(reason: Reason, report: Report) -> str:
     newest = report.live[0] if report.live else None
     wait_days = policy_for(utility).wait_days
     if reason is Reason.CONNECTED:
-        return "Data is flowing: enrollment verified and meter data received in the last 7 days."
+        return ("Data is flowing: enrollment verified and meter data received in the last "
+                f"{days(DATA_FRESHNESS.days)}.")
     if reason is Reason.DUPLICATE_AUTHORIZATIONS:
         return (f"{live} live authorizations at {utility.display_name}: the utility needs exactly one, "
                 "and more do not speed anything up.")
@@ -215,7 +253,7 @@ def escalation_notification(case: Escalation) -> str:
 
 def escalation_why(case: Escalation) -> str:
     lines = [
-        f"*Escalated by* {who(case.opened_by)} on {slack_date(case.opened_at, '%Y-%m-%d %H:%M UTC')} · "
+        f"*Escalated by* {who(case.opened_by)} on {slack_date_exact(case.opened_at)} · "
         f"{ticket_text(case.ticket)}",
         f"*Why*: {case.reason}",
     ]
@@ -226,7 +264,7 @@ def escalation_why(case: Escalation) -> str:
 
 def escalation_state(case: Escalation) -> str:
     if case.status is Status.RESOLVED and case.resolved_at is not None:
-        when = slack_date(case.resolved_at, "%Y-%m-%d %H:%M UTC")
+        when = slack_date_exact(case.resolved_at)
         if case.resolution is Resolution.AGENT or case.resolution is None:
             how = f"by {who(case.resolved_by)} on {when}"
         else:
@@ -251,7 +289,7 @@ def case_summary(report: Report, max_lines: int = 5) -> str:
         for p in list(reversed(report.procedures))[:max_lines]
     ]
     return "\n".join([
-        f"The case when escalated ({slack_date(report.now, '%Y-%m-%d %H:%M UTC')}):",
+        f"The case when escalated ({slack_date_exact(report.now)}):",
         f"*Customer* {customer.id} · {masked_email(customer.email)} · {customer.utility.display_name}",
         f"*{'Connected' if report.connected else 'Not connected'}*: {data}",
         f"*Recommendation*: {_verdict(report)}",
@@ -372,11 +410,6 @@ STEPS_BAD_BUTTON = "This button is from an older version of the bot: run `/reaut
 STEPS_MODAL_FAILED = "Slack did not open the form asking for the ticket. Click the button again in a minute."
 
 
-def slack_time(at: datetime) -> str:
-    """A date and time Slack shows in the reader's own time zone; the fallback is UTC."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at:%a %b %-d, %Y %H:%M} UTC>"
-
-
 def agent_mention(agent: str | None) -> str:
     """A mention when `agent` is a Slack user id; a CLI or imported agent name stays plain text."""
     if not agent:
@@ -462,21 +495,32 @@ def steps_post_failed(reference: str) -> str:
 
 # --- the daily digest and the App Home ---------------------------------------------------------------
 
+# Every customer in the "did not help" category has waited at least the shortest of the utilities' waits.
+_SHORTEST_WAIT = min(p.wait_days for p in UTILITIES.values())
 DIGEST_CATEGORIES: dict[Reason, str] = {
     Reason.NOT_CONNECTED_7D: "Past the verification window, still not connected",
     Reason.DUPLICATE_AUTHORIZATIONS: "Several live authorizations",
     Reason.SCOPE_INCOMPLETE: "Partial scope: data types not all shared",
-    Reason.REAUTH_DID_NOT_HELP: "Re-authorized over a week ago, still not connected",
-    Reason.REPEATED_PROCEDURE: "Steps sent twice or more in 30 days",
+    Reason.REAUTH_DID_NOT_HELP: f"Re-authorized over {span_words(_SHORTEST_WAIT)} ago, still not connected",
+    Reason.REPEATED_PROCEDURE: f"Steps sent {times(REPEAT_LIMIT)} or more in {days(REPEAT_WINDOW.days)}",
     Reason.GRANT_DATE_UNKNOWN: "Authorization without a grant date",
 }
 DIGEST_ACTIONS: dict[Action, str] = {Action.REAUTH: "re-authorize", Action.ESCALATE: "escalate"}
-ESCALATION_AGES: dict[EscalationAge, str] = {
-    EscalationAge.UNDER_1_DAY: "under a day",
-    EscalationAge.DAYS_1_TO_3: "1-3 days",
-    EscalationAge.DAYS_3_TO_7: "3-7 days",
-    EscalationAge.OVER_7_DAYS: "over a week",
-}
+
+
+def _escalation_ages() -> dict[EscalationAge, str]:
+    """`under a day`, `1-3 days`, `3-7 days`, `over a week`: the buckets of ESCALATION_AGE_LIMITS."""
+    words: dict[EscalationAge, str] = {}
+    low = 0
+    for age, limit in ESCALATION_AGE_LIMITS:
+        words[age] = f"under {span_words(limit.days)}" if low == 0 else f"{low}-{days(limit.days)}"
+        low = limit.days
+    (oldest,) = set(EscalationAge) - set(words)
+    words[oldest] = f"over {span_words(low)}"
+    return words
+
+
+ESCALATION_AGES: dict[EscalationAge, str] = _escalation_ages()
 DIGEST_EMPTY = "Nobody is stuck today: every customer is connected, inside the verification window, or new."
 DIGEST_NO_CHANNEL = (
     "no digest channel: set DIGEST_CHANNEL in .env to a channel ID such as C0123ABCD, or pass --channel"
@@ -564,14 +608,8 @@ def digest_future_date(raw: str, today: str) -> str:
 
 
 HOME_TITLE = "Stuck customers, live"
-HOME_NO_ESCALATIONS_KEPT = "Escalations are not set up in this workspace yet."
 HOME_NO_OWN_ESCALATIONS = "You have no open escalations."
 HOME_NO_DIGEST = "No digest has been posted yet."
-
-
-def slack_datetime(at: datetime) -> str:
-    """A date and time Slack shows in the reader's time zone; the fallback (UTC) is what plain text shows."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def home_last_digest(when: str) -> str:

@@ -107,11 +107,6 @@ class Outbox:
         row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one()
         return _entry(row, created=created)
 
-    def entry(self, dedupe_key: str) -> OutboxEntry | None:
-        with self.db.reading() as session:
-            row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one_or_none()
-            return _entry(row) if row else None
-
     def deliver(self, entry_id: int) -> OutboxEntry:
         """Try one row now (after a click); it stays queued for the worker when the service is down."""
         self._attempt(entry_id)

@@ -2,8 +2,8 @@
 
 Plain Python, no I/O. The categories are reasons of `commands.rules.recommend`: a customer is stuck when
 the rules tell support to act (re-authorize or escalate), and sits in the category of the first reason
-the rules give. `stuck_reason()` says which, for one recommendation; the SQL in `models/digest/queries.py`
-mirrors `recommend` row by row so that the digest and `/reauth-check` agree on every customer.
+the rules give. The SQL in `models/digest/queries.py` mirrors `recommend` row by row so that the digest
+and `/reauth-check` agree on every customer (tests/digest/test_agreement.py holds it to that).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.policy import Utility
-from commands.rules import Action, Reason, Recommendation
+from commands.rules import Action, Reason
 
 # The categories in the order the digest shows them, each with the one action the rules give it.
 STUCK_REASONS: tuple[Reason, ...] = (
@@ -35,21 +35,11 @@ REASON_ACTIONS: Mapping[Reason, Action] = {
     Reason.REPEATED_PROCEDURE: Action.ESCALATE,
     Reason.GRANT_DATE_UNKNOWN: Action.ESCALATE,
 }
-STUCK_ACTIONS = frozenset(REASON_ACTIONS.values())
 
 LONGEST_STUCK = 10
 TREND_DAYS = 14
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_DIGEST_SPARK = "·"
-
-
-def stuck_reason(recommendation: Recommendation) -> Reason | None:
-    """The digest category of a customer with this recommendation; None when nobody needs to act
-    (healthy, first connection, or still inside the verification window)."""
-    if recommendation.action not in STUCK_ACTIONS:
-        return None
-    first = recommendation.reasons[0]
-    return first if REASON_ACTIONS.get(first) is recommendation.action else None
 
 
 class EscalationAge(StrEnum):
@@ -89,34 +79,33 @@ class StuckCustomer:
 
 @dataclass(frozen=True)
 class StuckCounts:
-    """Stuck customers per category; open escalations per age, or None where escalations are not kept."""
+    """Stuck customers per category and open escalations per age."""
 
     by_reason: Mapping[Reason, int]
-    escalations: Mapping[EscalationAge, int] | None = None
+    escalations: Mapping[EscalationAge, int]
 
     @property
     def total(self) -> int:
         return sum(self.by_reason.get(r, 0) for r in STUCK_REASONS)
 
     @property
-    def open_escalations(self) -> int | None:
-        return None if self.escalations is None else sum(self.escalations.values())
+    def open_escalations(self) -> int:
+        return sum(self.escalations.values())
 
     def count(self, reason: Reason) -> int:
         return self.by_reason.get(reason, 0)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"reasons": {r.value: self.count(r) for r in STUCK_REASONS}}
-        if self.escalations is not None:
-            data["escalations"] = {age.value: self.escalations.get(age, 0) for age in EscalationAge}
-        return data
+        return {
+            "reasons": {r.value: self.count(r) for r in STUCK_REASONS},
+            "escalations": {age.value: self.escalations.get(age, 0) for age in EscalationAge},
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StuckCounts:
         reasons = {Reason(k): int(v) for k, v in dict(data.get("reasons") or {}).items() if k in _REASON_VALUES}
-        raw = data.get("escalations")
-        escalations = None if raw is None else {EscalationAge(k): int(v) for k, v in dict(raw).items()
-                                                  if k in _AGE_VALUES}
+        escalations = {EscalationAge(k): int(v) for k, v in dict(data.get("escalations") or {}).items()
+                       if k in _AGE_VALUES}
         return cls(reasons, escalations)
 
 
@@ -130,6 +119,13 @@ class PastDigest:
 
     day: date
     counts: StuckCounts
+    # Migration 0004 (digests) revises 0002, not 0003 (escalations): a database could store digests before
+    # it kept escalations, and those rows have no escalation counts to compare with.
+    counted_escalations: bool = True
+
+    @classmethod
+    def from_json(cls, day: date, data: Mapping[str, Any]) -> PastDigest:
+        return cls(day, StuckCounts.from_json(data), counted_escalations=data.get("escalations") is not None)
 
 
 @dataclass(frozen=True)
@@ -168,8 +164,9 @@ class Digest:
 
     @property
     def escalations_change(self) -> int | None:
-        now, before = self.counts.open_escalations, self.previous.counts.open_escalations if self.previous else None
-        return None if now is None or before is None else now - before
+        if self.previous is None or not self.previous.counted_escalations:
+            return None
+        return self.counts.open_escalations - self.previous.counts.open_escalations
 
     @property
     def sparkline(self) -> str:

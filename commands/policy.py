@@ -46,14 +46,19 @@ class UtilityPolicy:
     # FACT-derived for SCE ("up to 5-7 days", contact support after a week) and PG&E (reconnect
     # "4-6 days", contact support after a week); POLICY for SDG&E, which publishes no figure.
     wait_days: int
-    # FACT (SCE 5-7 days, PG&E reconnect 4-6 days); SDG&E: POLICY, same as SCE. Customer-facing wording.
-    verification_days_text: str
+    # FACT (SCE 5-7 days, PG&E reconnect 4-6 days); SDG&E: POLICY, same as SCE. Told to customers and agents.
+    verification_days: tuple[int, int]
+
+    @property
+    def verification_days_text(self) -> str:
+        low, high = self.verification_days
+        return f"{low}-{high} days"
 
 
 UTILITIES: dict[Utility, UtilityPolicy] = {
-    Utility.SCE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days_text="5-7 days"),
-    Utility.PGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days_text="4-6 days"),
-    Utility.SDGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days_text="5-7 days"),
+    Utility.SCE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(5, 7)),
+    Utility.PGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(4, 6)),
+    Utility.SDGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(5, 7)),
 }
 
 # DESIGN (rule 1): "connected" means enrollment verified and meter data received within this window.

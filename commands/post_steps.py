@@ -114,15 +114,19 @@ ChooseTemplate = Callable[[Utility, Action], StepTemplate]
 
 @dataclass(frozen=True)
 class PostRequest:
-    """An agent asked for the steps to go to a ticket."""
+    """One click on "Post steps to ticket" (or "Reply to customer", or "Post again"): the bot's buttons carry
+    it as their value, the bot posts it, `plan_post` plans it."""
 
     customer_id: str
-    ticket_id: str
+    # As the agent typed or linked it; None until the agent names one. `plan_post` needs the helpdesk's
+    # own id, parsed from it.
+    ticket: str | None
     action: Action  # the recommendation the agent saw when clicking
     public: bool  # a customer-visible reply instead of an internal note: only by explicit choice
-    agent: str
+    agent: str = ""  # Slack says who clicked, so a button's value leaves it out
     # Set when the agent confirmed posting again: how many earlier sends the warning showed.
     confirmed_after: int | None = None
+    response_url: str | None = None  # only in the ticket modal: where the outcome goes once it is submitted
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,9 @@ def plan_post(
     queued: Sequence[EarlierSend] = (),
 ) -> PostPlan:
     """Decide what one click posts, as of `report.now`; nothing is sent here."""
+    ticket_id = request.ticket
+    if ticket_id is None:
+        raise ValueError("plan_post needs the ticket's id: parse the agent's reference first")
     action = report.recommendation.action
     if action is Action.HEALTHY:
         return NothingToPost()
@@ -272,7 +279,7 @@ def plan_post(
     key = dedupe_key(
         customer_id=report.customer.id,
         helpdesk=helpdesk,
-        ticket_id=request.ticket_id,
+        ticket_id=ticket_id,
         template=template.name,
         public=request.public,
         generation=len(report.procedures),
@@ -280,13 +287,13 @@ def plan_post(
     earlier = earlier_sends(report, queued, key=key)
     if earlier and (request.confirmed_after is None or len(earlier) > request.confirmed_after):
         return ConfirmFirst(earlier, policy_for(report.customer.utility).wait_days)
-    body = fill_template(template, step_values(report, company=company, ticket_id=request.ticket_id, reasons=reasons))
+    body = fill_template(template, step_values(report, company=company, ticket_id=ticket_id, reasons=reasons))
     return ReadyToPost(
         StepsPost(
             dedupe_key=key,
             customer_id=report.customer.id,
             utility=report.customer.utility.value,
-            ticket_id=request.ticket_id,
+            ticket_id=ticket_id,
             helpdesk=helpdesk,
             template=template.name,
             action=action.value,

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.digest.queries import _ESCALATIONS, ESCALATION_OPEN, escalations_exist
+from commands.escalations import Status
+from models.escalations import EscalationRow
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,12 @@ class OpenEscalation:
     opened_at: datetime
 
 
-def open_escalations_by(session: Session, agent: str, *, limit: int = 20) -> list[OpenEscalation] | None:
-    """The agent's own open escalations, oldest first; None when escalations are not kept."""
-    if not escalations_exist(session):
-        return None
-    e = _ESCALATIONS.c
+def open_escalations_by(session: Session, agent: str, *, limit: int = 20) -> list[OpenEscalation]:
+    """The agent's own open escalations, oldest first."""
+    e = EscalationRow
     rows = session.execute(
         select(e.customer_id, e.opened_at)
-        .where(e.status == ESCALATION_OPEN, e.opened_by == agent)
+        .where(e.status == Status.OPEN.value, e.opened_by == agent)
         .order_by(e.opened_at, e.customer_id)
         .limit(limit)
     ).all()

@@ -32,15 +32,12 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    column,
     func,
-    inspect,
     literal,
     literal_column,
     null,
     or_,
     select,
-    table,
     text,
     union_all,
 )
@@ -56,26 +53,17 @@ from commands.digest import (
     StuckCounts,
     StuckCustomer,
 )
+from commands.escalations import Status
 from commands.policy import DATA_FRESHNESS, REPEAT_LIMIT, REPEAT_WINDOW, Utility, policy_for
 from commands.rules import LIVE_STATUSES, Reason
 from models.base import UTCDateTime
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from models.escalations import EscalationRow
 from models.function_blocks import required_mask
 
 # Written as literals, not bound parameters: the partial index of migration 0005 has this very
 # predicate, and SQLite uses a partial index only when the query's term matches it.
 LIVE_STATUS_VALUES = tuple(sorted(s.value for s in LIVE_STATUSES))
-
-# The escalations table belongs to the escalation feature; read through a lightweight table so that
-# this module neither needs its model nor registers a second definition on the metadata.
-_ESCALATIONS = table(
-    "escalations",
-    column("customer_id", String()),
-    column("status", String()),
-    column("opened_at", UTCDateTime()),
-    column("opened_by", String()),
-)
-ESCALATION_OPEN = "open"
 
 
 # Dictionary lookups: calling the enums costs a second per million rows.
@@ -232,18 +220,14 @@ def stuck_snapshot(
     now: datetime,
     *,
     longest: int = LONGEST_STUCK,
-    each: Callable[[StuckCustomer], None] | None = None,
     listing: FullList | None = None,
 ) -> StuckSnapshot:
     """Counts per category and the `longest` longest stuck, in one pass over the customers.
 
-    With `each`, every stuck customer is also handed to it, longest stuck first, streamed rather than
-    loaded: memory stays flat whatever the number of customers. With `listing` instead, the same pass
-    streams the full list as CSV lines built in SQL (`csv_line`): no per-customer object past the
-    first few, which is what keeps a list of hundreds of thousands within the digest's time.
+    With `listing`, the same pass streams the full list as CSV lines built in SQL (`csv_line`): no
+    per-customer object past the first few, which is what keeps a list of hundreds of thousands within
+    the digest's time.
     """
-    if each is not None and listing is not None:
-        raise ValueError("stuck_snapshot takes `each` or `listing`, not both")
     dialect = session.get_bind().dialect.name
     _tune(session, dialect)
     if listing is not None:
@@ -255,34 +239,18 @@ def stuck_snapshot(
         literal(0).label("kind"), stuck.c.reason, func.count().label("n"),
         null().label("id"), null().label("utility"), null().label("stuck_since"),
     ).where(listed).group_by(stuck.c.reason)
-    # Counts first (kind 0), then every stuck customer, longest stuck first.
-    in_list_order: tuple[ColumnElement[Any], ...] = (
-        literal_column("kind"), literal_column("stuck_since").asc().nulls_last(), literal_column("id")
+    top = select(stuck).where(listed).order_by(*order).limit(longest).subquery("top")
+    rows = select(
+        literal(1).label("kind"), top.c.reason, null().label("n"), top.c.id, top.c.utility, top.c.stuck_since
     )
-    if each is None:
-        top = select(stuck).where(listed).order_by(*order).limit(longest).subquery("top")
-        rows = select(
-            literal(1).label("kind"), top.c.reason, null().label("n"), top.c.id, top.c.utility, top.c.stuck_since
-        )
-        statement = union_all(rows, counts)
-    else:
-        rows = select(
-            literal(1).label("kind"), stuck.c.reason, null().label("n"), stuck.c.id, stuck.c.utility,
-            stuck.c.stuck_since,
-        ).where(listed)
-        statement = union_all(rows, counts).order_by(*in_list_order)
     by_reason: dict[Reason, int] = {}
     first: list[StuckCustomer] = []
-    result = session.execute(statement.execution_options(yield_per=5000))
+    result = session.execute(union_all(rows, counts).execution_options(yield_per=5000))
     for kind, reason, n, customer_id, utility, stuck_since in result:
         if kind == 0:
             by_reason[Reason(reason)] = int(n)
             continue
-        customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(stuck_since))
-        if len(first) < longest:
-            first.append(customer)
-        if each is not None:
-            each(customer)
+        first.append(StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(stuck_since)))
     first.sort(key=lambda s: (s.stuck_since is None, s.stuck_since or now, s.customer_id))
     return StuckSnapshot({r: by_reason.get(r, 0) for r in STUCK_REASONS}, first)
 
@@ -360,8 +328,10 @@ def _id_and_utility(line: str) -> tuple[str, str]:
 
 def csv_line(dialect: str, now: datetime) -> ColumnElement[str]:
     """One line of the full list's CSV for a row of the `stuck` subquery, built by the database: byte for
-    byte what `csv.writer` makes of `bot.features.digest.blocks.csv_row` (customer_id, utility, category, action,
-    days stuck at `now`, stuck since in UTC to the minute), so the full list needs no Python per row.
+    byte what `csv.writer` makes of the customer (customer_id, utility, category, action, days stuck at `now`,
+    stuck since in UTC to the minute; tests/digest/oracle.py), so the full list needs no Python per row.
+    Spreadsheets read "YYYY-MM-DD HH:MM" as a date and time (they leave ISO 8601's "T...+00:00" as text);
+    days_stuck carries the exact age.
 
     Days are `timedelta.days` exactly, never below 0: whole seconds apart, less one when the stored
     microseconds are past `now`'s (integer arithmetic, so no rounding moves a boundary). The customer id
@@ -440,24 +410,18 @@ def count_stuck(session: Session, now: datetime) -> dict[Reason, int]:
     return {r: found.get(r, 0) for r in STUCK_REASONS}
 
 
-# --- escalations (read only while the escalations table exists) ------------------------------------
+# --- escalations ------------------------------------------------------------------------------------
 
 
-def escalations_exist(session: Session) -> bool:
-    return bool(inspect(session.connection()).has_table(_ESCALATIONS.name))
-
-
-def escalation_ages(session: Session, now: datetime) -> dict[EscalationAge, int] | None:
-    """Open escalations per age bucket; None when escalations are not kept in this database."""
-    if not escalations_exist(session):
-        return None
-    opened = _ESCALATIONS.c.opened_at
+def escalation_ages(session: Session, now: datetime) -> dict[EscalationAge, int]:
+    """Open escalations per age bucket."""
+    opened = EscalationRow.opened_at
     bucket = case(
         *[(opened > now - limit, literal(age.value)) for age, limit in ESCALATION_AGE_LIMITS],
         else_=literal(EscalationAge.OVER_7_DAYS.value),
     )
     rows = session.execute(
-        select(bucket, func.count()).where(_ESCALATIONS.c.status == ESCALATION_OPEN).group_by(bucket)
+        select(bucket, func.count()).where(EscalationRow.status == Status.OPEN.value).group_by(bucket)
     ).all()
     found = {EscalationAge(age): int(n) for age, n in rows}
     return {age: found.get(age, 0) for age in EscalationAge}

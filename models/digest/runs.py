@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from commands.digest import PastDigest, StuckCounts
+from commands.digest import PastDigest
 from models.base import Base
 from models.claims import insert_if_absent
 from models.customers import AuthorizationRow
@@ -203,7 +203,7 @@ def previous_digests(session: Session, channel: str, day: date, days: int) -> li
         )
         .order_by(DigestRow.day)
     ).all()
-    return [PastDigest(d, StuckCounts.from_json(counts)) for d, counts in rows]
+    return [PastDigest.from_json(d, counts) for d, counts in rows]
 
 
 def last_posted_at(session: Session, channel: str | None = None) -> datetime | None:

@@ -1,5 +1,5 @@
 """The Home tab through the real app over HTTP: published once per event_id whatever Slack retries, with the
-live counts, the agent's own open escalations (when escalations are kept) and the last digest's time."""
+live counts, the agent's own open escalations and the last digest's time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
 
 from bot.demo.harness import LocalBot
 from bot.features.digest.service import DigestPosted, run_digest
@@ -18,7 +17,6 @@ from bot.standins.slack_api import SlackStandIn
 from bot.terminal_text import mrkdwn_as_text
 from commands.digest import EscalationAge
 from models import Database
-from models.app_home import open_escalations_by
 from models.digest.queries import escalation_ages
 from tests.clock import Clock
 from tests.digest.conftest import (
@@ -148,29 +146,6 @@ def test_the_home_tab_shows_live_counts_own_escalations_and_the_last_digest(
     # The digest counted the same escalations.
     digest_text = str(slack.message(CHANNEL, posted.ts)["blocks"])
     assert "Open escalations: *2*: 1 under a day" in digest_text
-
-
-def test_without_an_escalations_table_the_digest_and_home_skip_them(
-    sqlite_db: Database, slack: SlackStandIn
-) -> None:
-    # A database from before escalations existed: their tables are dropped from this SQLite file only.
-    with sqlite_db.engine.begin() as connection:
-        for name in ("follow_ups", "escalations"):
-            if inspect(connection).has_table(name):
-                connection.execute(text(f"DROP TABLE {name}"))
-    Customers(sqlite_db).stuck("C-001")
-
-    with sqlite_db.transaction() as session:
-        assert escalation_ages(session, NOW) is None
-        assert open_escalations_by(session, AGENT) is None
-    posted = run_digest(make_context(sqlite_db, slack, Clock(NOW)), DAY, CHANNEL)
-    with LocalBot(sqlite_db, clock=Clock(NOW), slack=slack) as local:
-        local.send(local.requests.event_callback(home_event(), event_id="Ev500"))
-        slack.wait_for("views.publish")
-
-    assert isinstance(posted, DigestPosted) and posted.digest.counts.escalations is None
-    assert "Open escalations" not in str(slack.message(CHANNEL, posted.ts)["blocks"])
-    assert "Escalations are not set up in this workspace yet." in home_text(slack)
 
 
 def test_escalation_ages_fall_in_their_buckets(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, inspect, update
+from sqlalchemy import insert, update
 
 from bot.app import build_context
 from bot.context import BotContext
@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from models.escalations import EscalationRow
 from tests.clock import Clock
 
 CHANNEL = "C0DIGEST"
@@ -115,46 +116,21 @@ def customers(db: Database) -> Customers:
     return Customers(db)
 
 
-# --- the escalations table, from issue 4's migration or a stand-in for it ---------------------------
+# --- open escalations --------------------------------------------------------------------------------
 
 
 class EscalationTable:
-    """Writes open escalations into the `escalations` table, whichever migration made it."""
+    """Writes open escalations with the columns the digest and the Home tab read; the rest get any valid value."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.table = Table("escalations", MetaData(), autoload_with=db.engine)
 
     def open(self, customer_id: str, opened_by: str, opened_at: datetime) -> None:
-        values: dict[str, Any] = {"customer_id": customer_id, "status": "open", "opened_by": opened_by,
-                                  "opened_at": opened_at}
-        for column in self.table.columns:
-            # Columns the digest does not read get any valid value.
-            if column.name in values or column.nullable or column.primary_key or column.server_default is not None:
-                continue
-            values[column.name] = opened_at if isinstance(column.type, DateTime) else (
-                1 if isinstance(column.type, Integer) else "x")
-        if self.db.is_sqlite:
-            values["opened_at"] = opened_at.astimezone(UTC).replace(tzinfo=None)
         with self.db.transaction() as session:
-            session.execute(insert(self.table), [values])
+            session.add(EscalationRow(customer_id=customer_id, status="open", opened_by=opened_by,
+                                      opened_at=opened_at, reason="x", channel="x", summary="x"))
 
 
 @pytest.fixture
-def escalations(db: Database) -> Iterator[EscalationTable]:
-    """The escalations table: the escalation feature's own once its migration is in, else a minimal one
-    with the columns the digest reads, dropped afterwards."""
-    created = not inspect(db.engine).has_table("escalations")
-    if created:
-        Table(
-            "escalations", MetaData(),
-            Column("id", Integer, primary_key=True),
-            Column("customer_id", String(64), nullable=False),
-            Column("status", String(16), nullable=False),
-            Column("opened_at", DateTime(timezone=True), nullable=False),
-            Column("opened_by", String(64), nullable=False),
-        ).create(db.engine)
-    yield EscalationTable(db)
-    if created:
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE escalations")
+def escalations(db: Database) -> EscalationTable:
+    return EscalationTable(db)

@@ -16,13 +16,14 @@ from sqlalchemy import insert, select
 
 from bot.demo.population import households
 from commands.check import Report, check
-from commands.digest import STUCK_REASONS, StuckCustomer, stuck_reason
+from commands.digest import STUCK_REASONS
 from commands.rules import Action, Reason
 from models import Database
 from models.check import SqlCaseRecords
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.digest.queries import count_stuck, stuck_snapshot
 from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers
+from tests.digest.oracle import every_stuck_customer, stuck_reason
 
 DAY = timedelta(days=1)
 US = timedelta(microseconds=1)
@@ -31,9 +32,9 @@ MONTH = timedelta(days=30)
 
 
 def digest_view(db: Database, now: datetime) -> dict[str, tuple[Reason, Action]]:
-    listed: list[StuckCustomer] = []
     with db.transaction() as session:
-        snapshot = stuck_snapshot(session, now, each=listed.append)
+        snapshot = stuck_snapshot(session, now)
+        listed = every_stuck_customer(session, now)
         counts = count_stuck(session, now)
     view = {c.customer_id: (c.reason, c.action) for c in listed}
     assert len(view) == len(listed), "a customer is listed twice"

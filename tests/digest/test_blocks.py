@@ -44,6 +44,7 @@ from tests.digest.conftest import (
     make_context,
     top_level,
 )
+from tests.digest.oracle import csv_lines
 
 LONG_ID = "X" * 64  # the longest customer id the database holds
 
@@ -91,9 +92,8 @@ def test_a_list_too_long_for_messages_goes_as_csv() -> None:
     while list_replies([stuck(n) for n in range(size)], NOW) is not None:
         size += 50
     assert size < 2000
-    writer = ListWriter(NOW, keep=size)
-    for n in range(size):
-        writer(stuck(n))
+    writer = ListWriter(keep=size)
+    writer.write_lines(csv_lines([stuck(n) for n in range(size)], NOW))
     rows = list(csv.reader(io.StringIO(writer.csv_bytes().decode())))
     assert tuple(rows[0]) == CSV_HEADER
     assert len(rows) == size + 1
@@ -114,10 +114,10 @@ def test_the_digest_message_stays_within_limits_with_long_ids_and_every_category
 
 def test_changes_trend_and_sparkline() -> None:
     history = [
-        PastDigest(DAY - timedelta(days=d), StuckCounts({Reason.NOT_CONNECTED_7D: 100 - d}))
+        PastDigest(DAY - timedelta(days=d), StuckCounts({Reason.NOT_CONNECTED_7D: 100 - d}, {}))
         for d in (20, 13, 5, 2, 1)  # day 20 is outside the 14-day trend; days 3, 4, 6-12 have no digest
     ]
-    today = StuckCounts({Reason.NOT_CONNECTED_7D: 90, Reason.SCOPE_INCOMPLETE: 4})
+    today = StuckCounts({Reason.NOT_CONNECTED_7D: 90, Reason.SCOPE_INCOMPLETE: 4}, {})
 
     digest = compose_digest(DAY, NOW, today, [], list(reversed(history)))
 
@@ -134,6 +134,16 @@ def test_changes_trend_and_sparkline() -> None:
     assert sparkline([5, 5]) == "██"
     first = compose_digest(DAY, NOW, today, [], [])
     assert first.previous is None and first.change(Reason.SCOPE_INCOMPLETE) is None
+
+
+def test_a_digest_stored_without_escalation_counts_shows_no_escalation_change() -> None:
+    # Digests (migration 0004) do not depend on escalations (0003): such rows may be stored.
+    today = StuckCounts({Reason.NOT_CONNECTED_7D: 1}, {EscalationAge.UNDER_1_DAY: 2})
+    before = PastDigest.from_json(DAY - timedelta(days=1), {"reasons": {Reason.NOT_CONNECTED_7D.value: 1}})
+    counted = PastDigest.from_json(DAY - timedelta(days=1), StuckCounts({}, {}).to_json())
+
+    assert compose_digest(DAY, NOW, today, [], [before]).escalations_change is None
+    assert compose_digest(DAY, NOW, today, [], [counted]).escalations_change == 2
 
 
 def test_a_long_list_is_posted_as_replies_slack_accepts(

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.features.digest.blocks import CSV_HEADER, ListWriter, csv_document
+from bot.features.digest.blocks import CSV_HEADER, ListWriter
 from commands.digest import StuckCustomer
 from models import Database
 from models.digest.queries import stuck_snapshot
 from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers
+from tests.digest.oracle import csv_document, every_stuck_customer
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)
@@ -43,12 +44,13 @@ def awkward(customers: Customers) -> Customers:
 
 def full_list(db: Database, now: datetime, keep: int) -> tuple[ListWriter, list[StuckCustomer]]:
     """The list as the digest builds it (lines from SQL), and the same customers one at a time."""
-    listing = ListWriter(now, keep=keep)
-    one_by_one: list[StuckCustomer] = []
+    listing = ListWriter(keep=keep)
     with db.transaction() as session:
         listed = stuck_snapshot(session, now, listing=listing)
-        each = stuck_snapshot(session, now, each=one_by_one.append)
-    assert listed == each
+        snapshot = stuck_snapshot(session, now)
+        one_by_one = every_stuck_customer(session, now)
+    assert listed == snapshot
+    assert listed.longest == one_by_one[: len(listed.longest)]
     return listing, one_by_one
 
 

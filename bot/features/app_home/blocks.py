@@ -9,14 +9,15 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.models.views import View
 
 from bot import messages
-from bot.features.digest.blocks import MAX_SECTION_TEXT, escalation_line
+from bot.features.digest.blocks import escalation_line
+from bot.slack_limits import MAX_SECTION_TEXT
 from commands.digest import STUCK_REASONS, StuckCounts
 from models.app_home import OpenEscalation
 
 
 def home_view(
     counts: StuckCounts,
-    own: Sequence[OpenEscalation] | None,
+    own: Sequence[OpenEscalation],
     last_digest_at: datetime | None,
     now: datetime,
 ) -> View:
@@ -30,13 +31,9 @@ def home_view(
             text=f"*{messages.count(counts.total)} stuck customers*\n{lines}"[:MAX_SECTION_TEXT]
         )),
     ]
-    escalations = escalation_line(counts, None)
-    if escalations:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=escalations)))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=escalation_line(counts, None))))
     blocks.append(DividerBlock())
-    if own is None:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.HOME_NO_ESCALATIONS_KEPT)))
-    elif not own:
+    if not own:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.HOME_NO_OWN_ESCALATIONS)))
     else:
         rows = "\n".join(

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from bot import messages
 from bot.features.escalations.blocks import escalate_button
 from bot.features.post_steps.blocks import steps_buttons
+from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.check import Ambiguous, Customer, NotFound, QueryProblem, Report
 from commands.rules import Action, Authorization
 
@@ -37,14 +38,14 @@ def check_blocks(report: Report) -> list[Block]:
         check_back = messages.slack_date(recommendation.wait_until)
         verdict += f"\nCheck back on *{check_back}*; tell the customer not to redo it."
     blocks: list[Block] = [
-        HeaderBlock(text=f"{customer.id} · {customer.utility.display_name}"[:150]),
+        HeaderBlock(text=f"{customer.id} · {customer.utility.display_name}"[:MAX_HEADER_TEXT]),
         SectionBlock(text=MarkdownTextObject(text=_customer_line(customer))),
-        SectionBlock(text=MarkdownTextObject(text=verdict[:3000])),
+        SectionBlock(text=MarkdownTextObject(text=verdict[:MAX_SECTION_TEXT])),
         SectionBlock(text=MarkdownTextObject(text=_data_line(report))),
-        SectionBlock(text=MarkdownTextObject(text=_authorization_lines(report)[:3000])),
-        SectionBlock(text=MarkdownTextObject(text=_procedure_lines(report)[:3000])),
+        SectionBlock(text=MarkdownTextObject(text=_authorization_lines(report)[:MAX_SECTION_TEXT])),
+        SectionBlock(text=MarkdownTextObject(text=_procedure_lines(report)[:MAX_SECTION_TEXT])),
         ContextBlock(elements=[MarkdownTextObject(
-            text=f"As of {messages.slack_date(report.now, '%Y-%m-%d %H:%M UTC')} · rule {recommendation.rule}"
+            text=f"As of {messages.slack_date_exact(report.now)} · rule {recommendation.rule}"
         )]),
     ]
     buttons = check_actions(report)
@@ -121,5 +122,6 @@ def ambiguous_blocks(outcome: Ambiguous) -> list[Block]:
         f"{c.enrollment_status.value if c.enrollment_status else 'unknown'}"
         for c in outcome.candidates
     ]
-    return [SectionBlock(text=MarkdownTextObject(text="\n".join([messages.ambiguous(len(lines)), *lines])[:3000]))]
+    text = "\n".join([messages.ambiguous(len(lines)), *lines])
+    return [SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     Block,
@@ -22,8 +22,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import messages
+from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.digest import (
-    REASON_ACTIONS,
     STUCK_REASONS,
     TREND_DAYS,
     Digest,
@@ -32,9 +32,6 @@ from commands.digest import (
     StuckCustomer,
 )
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_SECTION_TEXT = 3000
 # Below Slack's undocumented ~13,000-character total per message, with room for the context line.
 MAX_REPLY_TEXT = 11_000
 # More list replies than this flood the thread (and take that many seconds at 1 message/s): use a CSV.
@@ -42,9 +39,6 @@ MAX_LIST_REPLIES = 5
 # Section text is cut below the limit, so mrkdwn markup never straddles it.
 _SECTION_BUDGET = MAX_SECTION_TEXT - 100
 CSV_HEADER = ("customer_id", "utility", "category", "action", "days_stuck", "stuck_since_utc")
-# Spreadsheets read this as a date and time (they leave ISO 8601's "T...+00:00" as text); days_stuck
-# carries the exact age.
-SINCE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def day_text(digest: Digest) -> str:
@@ -58,15 +52,16 @@ def digest_text(digest: Digest) -> str:
 def digest_blocks(digest: Digest) -> list[Block]:
     """The channel message: summary, categories with their changes, the longest stuck, the trend."""
     previous_day = f"{digest.previous.day:%a %b %-d}" if digest.previous else None
-    blocks: list[Block] = [HeaderBlock(text=messages.digest_title(day_text(digest))[:150])]
+    blocks: list[Block] = [HeaderBlock(text=messages.digest_title(day_text(digest))[:MAX_HEADER_TEXT])]
     if digest.is_empty:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.DIGEST_EMPTY)))
     else:
         summary = messages.digest_summary(digest.total, digest.total_change, previous_day)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{summary}\n{_category_lines(digest)}"[:3000])))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{summary}\n{_category_lines(digest)}"[:MAX_SECTION_TEXT])))
     if digest.longest:
         lines = "\n".join(customer_line(c, digest.as_of) for c in digest.longest)
-        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*Longest stuck*\n{lines}"[:3000]))]
+        longest = f"*Longest stuck*\n{lines}"[:MAX_SECTION_TEXT]
+        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=longest))]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_trend_line(digest))]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"As of {messages.slack_datetime(digest.as_of)} · same rules as /reauth-check"
@@ -80,20 +75,16 @@ def _category_lines(digest: Digest) -> str:
         f"{messages.change(digest.change(r))}"
         for r in STUCK_REASONS
     ]
-    escalations = escalation_line(digest.counts, digest.escalations_change)
-    if escalations:
-        lines.append(f"• {escalations}")
+    lines.append(f"• {escalation_line(digest.counts, digest.escalations_change)}")
     return "\n".join(lines)
 
 
-def escalation_line(counts: StuckCounts, delta: int | None) -> str | None:
-    """Open escalations and their ages; None where escalations are not kept."""
-    if counts.escalations is None:
-        return None
+def escalation_line(counts: StuckCounts, delta: int | None) -> str:
+    """Open escalations and their ages."""
     ages = " · ".join(
         f"{counts.escalations.get(age, 0):,} {messages.ESCALATION_AGES[age]}" for age in EscalationAge
     )
-    return messages.open_escalations(counts.open_escalations or 0, delta, ages)
+    return messages.open_escalations(counts.open_escalations, delta, ages)
 
 
 def _trend_line(digest: Digest) -> str:
@@ -139,23 +130,15 @@ def list_replies(customers: Sequence[StuckCustomer], now: datetime) -> list[list
 
 class ListWriter:
     """Collects the full list as it streams out of the database: kept as rows while it may still fit in
-    messages, then written to CSV only, so memory stays flat at a million customers. Fed either one
-    customer at a time (`__call__`) or, by `stuck_snapshot`, with CSV lines the database formatted."""
+    messages, then written to CSV only, so memory stays flat at a million customers. `stuck_snapshot` feeds
+    it the CSV lines the database formatted."""
 
-    def __init__(self, now: datetime, keep: int = 1000) -> None:
-        self.now = now
+    def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self.customers: list[StuckCustomer] = []
         self.count = 0
         self._buffer = io.StringIO()
-        self._csv = csv.writer(self._buffer, lineterminator="\n")
-        self._csv.writerow(CSV_HEADER)
-
-    def __call__(self, customer: StuckCustomer) -> None:
-        self.count += 1
-        if len(self.customers) < self.keep:
-            self.customers.append(customer)
-        self._csv.writerow(csv_row(customer, self.now))
+        csv.writer(self._buffer, lineterminator="\n").writerow(CSV_HEADER)
 
     def keep_customer(self, customer: StuckCustomer) -> None:
         """One of the first `keep` customers; its CSV line comes through `write_lines`."""
@@ -175,24 +158,3 @@ class ListWriter:
 
     def csv_bytes(self) -> bytes:
         return self._buffer.getvalue().encode("utf-8")
-
-
-def csv_row(customer: StuckCustomer, now: datetime) -> tuple[str, ...]:
-    # The enums are str subclasses: written as their values. This runs once per stuck customer.
-    days = customer.days_stuck(now)
-    since = customer.stuck_since
-    return (
-        customer.customer_id,
-        customer.utility,
-        customer.reason,
-        REASON_ACTIONS[customer.reason],
-        "" if days is None else str(days),
-        "" if since is None else since.astimezone(UTC).strftime(SINCE_FORMAT),
-    )
-
-
-def csv_document(customers: Iterable[StuckCustomer], now: datetime) -> bytes:
-    writer = ListWriter(now, keep=0)
-    for customer in customers:
-        writer(customer)
-    return writer.csv_bytes()

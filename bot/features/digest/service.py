@@ -144,7 +144,7 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
     client = context.client
     # Only an attempt that follows another may find its message already in the channel.
     interrupted = run.attempts > 1
-    listing = ListWriter(as_of)
+    listing = ListWriter()
     with context.db.reading() as session:  # seconds at a million customers: never hold the write lock
         digest = build_digest(session, run.day, run.channel, as_of, listing=listing)
     ts, recovered = run.ts, False

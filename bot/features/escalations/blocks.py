@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import messages
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT
 from commands.check import Report
 from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status, Ticket
 from commands.rules import Action
@@ -38,7 +39,7 @@ def escalate_button(report: Report) -> ButtonElement:
     return ButtonElement(
         text=messages.ESCALATE_BUTTON,
         action_id=ESCALATE_ACTION,
-        value=json.dumps(value)[:2000],  # ids are at most 64 and 100 characters: far below Slack's 2000
+        value=json.dumps(value)[:MAX_BUTTON_VALUE],  # ids are at most 64 and 100 characters: far below the limit
         style="primary" if report.recommendation.action is Action.ESCALATE else None,
     )
 
@@ -119,7 +120,7 @@ def done_view(text: str) -> View:
 def parent_blocks(case: Escalation) -> list[Block]:
     """The parent message: the case when escalated, who escalated it and why, where it stands, the buttons."""
     blocks: list[Block] = [
-        HeaderBlock(text=messages.escalation_header(case)[:150]),
+        HeaderBlock(text=messages.escalation_header(case)[:MAX_HEADER_TEXT]),
         SectionBlock(text=MarkdownTextObject(text=case.summary[:MAX_SECTION])),
         SectionBlock(text=MarkdownTextObject(text=messages.escalation_why(case)[:MAX_SECTION])),
         ContextBlock(elements=[MarkdownTextObject(text=messages.escalation_state(case))]),

@@ -39,46 +39,39 @@ _KEY_HASH = 16
 
 
 @dataclass(frozen=True)
-class Opened:
-    """A new case: its parent message is queued."""
-
-    case: Escalation
-    entries: list[OutboxEntry]
-
-
-@dataclass(frozen=True)
-class AlreadyOpen:
-    """The customer already had an open case: the new reason is queued as a reply in its thread."""
-
-    case: Escalation
-    entries: list[OutboxEntry]
-
-
-@dataclass(frozen=True)
-class Repeated:
-    """The same agent sent the same escalation again (a double click): nothing new to post."""
+class CaseOutcome:
+    """What an agent's submission or click did to a case, and the posts it queued (`post_now` delivers them).
+    The subclasses only name what happened, so a listener can tell them apart."""
 
     case: Escalation
     entries: list[OutboxEntry] = field(default_factory=list)
+
+
+class Opened(CaseOutcome):
+    """A new case: its parent message is queued."""
+
+
+class AlreadyOpen(CaseOutcome):
+    """The customer already had an open case: the new reason is queued as a reply in its thread."""
+
+
+class Repeated(CaseOutcome):
+    """The same agent sent the same escalation again (a double click): nothing new to post."""
 
 
 EscalateOutcome = Opened | AlreadyOpen | Repeated
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(CaseOutcome):
     """This click changed the case (taken or resolved); the replies and the parent update are queued."""
-
-    case: Escalation
-    entries: list[OutboxEntry]
 
 
 @dataclass(frozen=True)
 class Unchanged:
-    """Someone else got there first, or there is nothing to change; `case` says where it stands."""
+    """Someone else got there first, or there is nothing to change, so nothing is queued; `case` says where
+    it stands (None when there is no such case)."""
 
     case: Escalation | None
-    entries: list[OutboxEntry] = field(default_factory=list)
 
 
 CaseChange = Changed | Unchanged

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -21,8 +20,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import messages
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA, MAX_SECTION_TEXT
 from commands.check import Report
-from commands.post_steps import ConfirmFirst
+from commands.post_steps import ConfirmFirst, PostRequest
 from commands.rules import Action
 
 POST_NOTE_ACTION = "post_steps_note"
@@ -34,37 +34,26 @@ TICKET_BLOCK = "ticket"
 VISIBILITY_BLOCK = "visibility"
 INPUT_ACTION = "value"
 NOTE, REPLY = "note", "reply"
-# Slack's limits: a button value holds 2000 characters, a modal's private_metadata 3000.
-MAX_VALUE = 2000
-MAX_METADATA = 3000
+# A ticket as typed or linked: longer is no ticket reference, and the modal's field stops there.
+MAX_TICKET_TEXT = 300
 
 
-@dataclass(frozen=True)
-class StepsButton:
-    """What a click needs, carried in the button's value (or the modal's private_metadata)."""
-
-    customer_id: str
-    ticket_ref: str | None
-    action: Action
-    public: bool
-    confirmed_after: int | None = None
-    response_url: str | None = None  # only in the modal: where the outcome goes once it is submitted
-
-    def encode(self, limit: int = MAX_VALUE) -> str:
-        data: dict[str, Any] = {"c": self.customer_id, "a": self.action.value, "r": int(self.public)}
-        if self.ticket_ref:
-            data["t"] = self.ticket_ref
-        if self.confirmed_after is not None:
-            data["k"] = self.confirmed_after
-        if self.response_url:
-            data["u"] = self.response_url
-        text = json.dumps(data, separators=(",", ":"))
-        if len(text) > limit:  # ids are at most 64 and 100 characters; only a bug gets here
-            raise ValueError(f"button value of {len(text)} characters exceeds Slack's {limit}")
-        return text
+def button_value(request: PostRequest, limit: int = MAX_BUTTON_VALUE) -> str:
+    """The click as a button's value (or the modal's private_metadata); the agent is whoever clicks."""
+    data: dict[str, Any] = {"c": request.customer_id, "a": request.action.value, "r": int(request.public)}
+    if request.ticket:
+        data["t"] = request.ticket
+    if request.confirmed_after is not None:
+        data["k"] = request.confirmed_after
+    if request.response_url:
+        data["u"] = request.response_url
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text) > limit:  # ids are at most 64 and 100 characters; only a bug gets here
+        raise ValueError(f"button value of {len(text)} characters exceeds Slack's {limit}")
+    return text
 
 
-def read_steps_button(raw: str | None) -> StepsButton | None:
+def read_steps_button(raw: str | None) -> PostRequest | None:
     """The button's value, or None when it is not one this bot made."""
     try:
         data = json.loads(raw or "")
@@ -77,13 +66,14 @@ def read_steps_button(raw: str | None) -> StepsButton | None:
         return None
     if not isinstance(customer, str) or not customer or len(customer) > 64:
         return None
-    if ticket is not None and (not isinstance(ticket, str) or len(ticket) > 300):
+    if ticket is not None and (not isinstance(ticket, str) or len(ticket) > MAX_TICKET_TEXT):
         return None
     if confirmed is not None and (not isinstance(confirmed, int) or confirmed < 0):
         return None
     if response_url is not None and not isinstance(response_url, str):
         return None
-    return StepsButton(customer, ticket or None, action, bool(data.get("r")), confirmed, response_url)
+    return PostRequest(customer, ticket or None, action, bool(data.get("r")), confirmed_after=confirmed,
+                       response_url=response_url)
 
 
 def steps_buttons(report: Report) -> list[ButtonElement]:
@@ -91,22 +81,22 @@ def steps_buttons(report: Report) -> list[ButtonElement]:
     action = report.recommendation.action
     if action is Action.HEALTHY:
         return []
-    note = StepsButton(report.customer.id, report.ticket_ref, action, public=False)
+    note = PostRequest(report.customer.id, report.ticket_ref, action, public=False)
     buttons = [
         ButtonElement(
             text=messages.STEPS_BUTTON,
             action_id=POST_NOTE_ACTION,
-            value=note.encode(),
+            value=button_value(note),
             style=None if action is Action.ESCALATE else "primary",
         )
     ]
     if action is not Action.ESCALATE:  # the escalation note is for the team only
-        reply = StepsButton(report.customer.id, report.ticket_ref, action, public=True)
+        reply = PostRequest(report.customer.id, report.ticket_ref, action, public=True)
         buttons.append(
             ButtonElement(
                 text=messages.STEPS_REPLY_BUTTON,
                 action_id=POST_REPLY_ACTION,
-                value=reply.encode(),
+                value=button_value(reply),
                 confirm=ConfirmObject(
                     title=messages.STEPS_REPLY_CONFIRM_TITLE,
                     text=messages.STEPS_REPLY_CONFIRM_TEXT,
@@ -118,17 +108,17 @@ def steps_buttons(report: Report) -> list[ButtonElement]:
     return buttons
 
 
-def ticket_modal(button: StepsButton, response_url: str | None) -> View:
+def ticket_modal(button: PostRequest, response_url: str | None) -> View:
     """Asks for the ticket; the visibility choice defaults to the internal note."""
-    metadata = StepsButton(button.customer_id, None, button.action, button.public, button.confirmed_after,
-                           response_url)
+    metadata = PostRequest(button.customer_id, None, button.action, button.public,
+                           confirmed_after=button.confirmed_after, response_url=response_url)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=messages.steps_modal_intro(button.customer_id, button.action))),
         InputBlock(
             block_id=TICKET_BLOCK,
             label=messages.STEPS_TICKET_LABEL,
             element=PlainTextInputElement(
-                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=300
+                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=MAX_TICKET_TEXT
             ),
         ),
     ]
@@ -150,7 +140,7 @@ def ticket_modal(button: StepsButton, response_url: str | None) -> View:
         title=messages.STEPS_MODAL_TITLE,
         submit=messages.STEPS_MODAL_SUBMIT,
         close=messages.STEPS_MODAL_CLOSE,
-        private_metadata=metadata.encode(MAX_METADATA),
+        private_metadata=button_value(metadata, MAX_PRIVATE_METADATA),
         blocks=blocks,
     )
 
@@ -163,24 +153,24 @@ def submitted_ticket(state_values: dict[str, Any]) -> tuple[str, bool]:
 
 
 def outcome_blocks(text: str) -> list[Block]:
-    return [SectionBlock(block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:3000]))]
+    return [SectionBlock(block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
 
 
-def confirm_blocks(plan: ConfirmFirst, button: StepsButton, ticket_id: str, word: str) -> list[Block]:
+def confirm_blocks(plan: ConfirmFirst, button: PostRequest, ticket_id: str, word: str) -> list[Block]:
     """The guardrail: when and by whom the steps went, and an explicit "Post again"."""
     earlier = [(e.at, e.agent, e.ticket_id, e.queued) for e in plan.earlier]
-    again = StepsButton(button.customer_id, ticket_id, button.action, button.public,
+    again = PostRequest(button.customer_id, ticket_id, button.action, button.public,
                         confirmed_after=len(plan.earlier))
-    cancel = StepsButton(button.customer_id, ticket_id, button.action, button.public)
+    cancel = PostRequest(button.customer_id, ticket_id, button.action, button.public)
+    warning = messages.steps_confirm(earlier, plan.wait_days, word)[:MAX_SECTION_TEXT]
     return [
-        SectionBlock(block_id="post_steps_confirm",
-                     text=MarkdownTextObject(text=messages.steps_confirm(earlier, plan.wait_days, word)[:3000])),
+        SectionBlock(block_id="post_steps_confirm", text=MarkdownTextObject(text=warning)),
         ActionsBlock(
             block_id="post_steps_confirm_actions",
             elements=[
-                ButtonElement(text=messages.STEPS_AGAIN_BUTTON, action_id=POST_AGAIN_ACTION, value=again.encode(),
+                ButtonElement(text=messages.STEPS_AGAIN_BUTTON, action_id=POST_AGAIN_ACTION, value=button_value(again),
                               style="danger"),
-                ButtonElement(text=messages.STEPS_CANCEL_BUTTON, action_id=CANCEL_ACTION, value=cancel.encode()),
+                ButtonElement(text=messages.STEPS_CANCEL_BUTTON, action_id=CANCEL_ACTION, value=button_value(cancel)),
             ],
         ),
     ]

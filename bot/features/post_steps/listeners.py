@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
@@ -21,7 +22,6 @@ from bot.features.post_steps.blocks import (
     CANCEL_ACTION,
     TICKET_BLOCK,
     TICKET_MODAL_CALLBACK,
-    StepsButton,
     confirm_blocks,
     outcome_blocks,
     read_steps_button,
@@ -33,14 +33,13 @@ from bot.features.post_steps.service import (
     CustomerGone,
     NoHelpdesk,
     StepsAnswer,
-    StepsClick,
     StepsFailed,
     StepsPosted,
     StepsQueued,
     post_steps,
     refresh_report,
 )
-from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost
+from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost, PostRequest
 from commands.rules import Action
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ POSTING_THREADS = 8
 def register(app: App, context: BotContext) -> None:
     posting = ThreadPoolExecutor(max_workers=POSTING_THREADS, thread_name_prefix="post-steps")
 
-    def post_and_respond(button: StepsButton, agent: str, reply: Callable[..., Any]) -> None:
+    def post_and_respond(button: PostRequest, agent: str, reply: Callable[..., Any]) -> None:
         payload = run(context, button, agent=agent)
         try:
             reply(**payload)
@@ -68,7 +67,7 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
             return
-        if button.ticket_ref is None and context.helpdesk is not None:
+        if button.ticket is None and context.helpdesk is not None:
             # trigger_id is good for 3 seconds: open the modal before any database work.
             try:
                 client.views_open(trigger_id=body["trigger_id"], view=ticket_modal(button, body.get("response_url")))
@@ -85,7 +84,7 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
             return
-        report = refresh_report(context, button.customer_id, button.ticket_ref)
+        report = refresh_report(context, button.customer_id, button.ticket)
         blocks = outcome_blocks(messages.STEPS_CANCELLED) + (check_blocks(report) if report else [])
         respond(text=messages.STEPS_CANCELLED, blocks=blocks, response_type="ephemeral", replace_original=True)
 
@@ -102,8 +101,8 @@ def register(app: App, context: BotContext) -> None:
         ack()
         if button is None:
             return
-        chosen = StepsButton(button.customer_id, ticket, button.action,
-                             public and button.action is not Action.ESCALATE, button.confirmed_after)
+        chosen = PostRequest(button.customer_id, ticket, button.action,
+                             public and button.action is not Action.ESCALATE, confirmed_after=button.confirmed_after)
         if button.response_url:
             posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send)
         else:
@@ -111,12 +110,10 @@ def register(app: App, context: BotContext) -> None:
             posting.submit(run, context, chosen, agent=str(body["user"]["id"]))
 
 
-def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, Any]:
+def run(context: BotContext, button: PostRequest, *, agent: str) -> dict[str, Any]:
     """Post for one click and render the answer that replaces the agent's message."""
-    click = StepsClick(button.customer_id, button.ticket_ref, button.action, button.public, agent,
-                       button.confirmed_after)
     try:
-        answer = post_steps(context, click)
+        answer = post_steps(context, replace(button, agent=agent))
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("post-steps failed ref=%s agent=%s customer=%s", reference, agent, button.customer_id)
@@ -125,12 +122,12 @@ def run(context: BotContext, button: StepsButton, *, agent: str) -> dict[str, An
     return render(answer, button)
 
 
-def render(answer: StepsAnswer, button: StepsButton) -> dict[str, Any]:
+def render(answer: StepsAnswer, button: PostRequest) -> dict[str, Any]:
     """The response_url payload that replaces the check answer: the outcome on top of the fresh case."""
     outcome = answer.outcome
     text = outcome_text(answer)
     if isinstance(outcome, ConfirmFirst):  # the only outcome that asks instead of telling
-        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket_ref or "", answer.ticket_word)
+        blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket or "", answer.ticket_word)
         return {"text": text, "blocks": blocks, "response_type": "ephemeral", "replace_original": True}
     blocks = outcome_blocks(text)
     if answer.report is not None:

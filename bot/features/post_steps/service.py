@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
@@ -56,18 +56,6 @@ _POLL_SECONDS = 0.2
 
 
 # --- what the agent asked for and what came of it -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StepsClick:
-    """A click on "Post steps to ticket" (or "Reply to customer", or "Post again")."""
-
-    customer_id: str
-    ticket_ref: str | None
-    action: Action
-    public: bool
-    agent: str
-    confirmed_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +110,7 @@ class StepsAnswer:
 
     outcome: StepsOutcome
     report: Report | None
-    click: StepsClick
+    click: PostRequest
     ticket_id: str | None
     helpdesk: str  # display name, "the helpdesk" when none is configured
     ticket_word: str = "ticket"
@@ -131,22 +119,22 @@ class StepsAnswer:
 # --- the click --------------------------------------------------------------------------------------
 
 
-def post_steps(context: BotContext, click: StepsClick) -> StepsAnswer:
+def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
     """Plan, claim and deliver one click's post; never raises for what the helpdesk answers."""
     helpdesk = context.helpdesk
     if helpdesk is None:
-        return StepsAnswer(NoHelpdesk(), refresh_report(context, click.customer_id, click.ticket_ref), click, None,
+        return StepsAnswer(NoHelpdesk(), refresh_report(context, click.customer_id, click.ticket), click, None,
                            "the helpdesk")
     name, word = helpdesk.display_name, helpdesk.ticket_word
 
     def answer(outcome: StepsOutcome, report: Report | None, ticket: str | None) -> StepsAnswer:
         return StepsAnswer(outcome, report, click, ticket, name, word)
 
-    ticket = helpdesk.parse_ticket_reference(click.ticket_ref or "")
+    ticket = helpdesk.parse_ticket_reference(click.ticket or "")
     if ticket is None:
         report = refresh_report(context, click.customer_id, None)
-        return answer(BadTicket(click.ticket_ref or ""), report, None)
-    request = PostRequest(click.customer_id, ticket, click.action, click.public, click.agent, click.confirmed_after)
+        return answer(BadTicket(click.ticket or ""), report, None)
+    request = replace(click, ticket=ticket)
     with context.db.transaction() as session:
         records = SqlCaseRecords(session)
         if not records.customers_by_id(click.customer_id):
