@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
@@ -26,6 +27,7 @@ from bot.features.escalations.blocks import (
 )
 from bot.features.escalations.service import (
     AlreadyOpen,
+    CaseChange,
     Changed,
     EscalateOutcome,
     Opened,
@@ -38,7 +40,7 @@ from bot.features.escalations.service import (
     resolve_case,
     take_case,
 )
-from commands.escalations import Field, FormProblem, Status, read_form, references_in, ticket_in
+from commands.escalations import Escalation, Field, FormProblem, Status, read_form, references_in, ticket_in
 
 log = logging.getLogger(__name__)
 
@@ -95,38 +97,38 @@ def register(app: App, context: BotContext) -> None:
         ack(response_action="update", view=done_view(_confirmation(customer, outcome)))
         post_now(context, outcome.entries)
 
-    @app.action(TAKE_ACTION)
-    def take_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def act_on_case(
+        body: dict[str, Any],
+        respond: Respond,
+        change: Callable[[BotContext, int, str], CaseChange],
+        refusal: Callable[[Escalation], str],
+    ) -> None:
         escalation_id, agent = _case_and_agent(body)
         if escalation_id is None:
             return
-        outcome = take_case(context, escalation_id, agent)
+        outcome = change(context, escalation_id, agent)
         match outcome:
             case Changed():
                 post_now(context, outcome.entries)
             case Unchanged():
                 if outcome.case is not None:  # else the case is gone: nothing to say about it
-                    resolved = outcome.case.status is Status.RESOLVED
-                    _tell(respond, messages.already_resolved(outcome.case) if resolved else messages.already_yours())
+                    _tell(respond, refusal(outcome.case))
             case _:
                 assert_never(outcome)
+
+    @app.action(TAKE_ACTION)
+    def take_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        act_on_case(body, respond, take_case, _why_not_taken)
 
     @app.action(RESOLVE_ACTION)
     def resolve_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        escalation_id, agent = _case_and_agent(body)
-        if escalation_id is None:
-            return
-        outcome = resolve_case(context, escalation_id, agent)
-        match outcome:
-            case Changed():
-                post_now(context, outcome.entries)
-            case Unchanged():
-                if outcome.case is not None:  # else the case is gone: nothing to say about it
-                    _tell(respond, messages.already_resolved(outcome.case))
-            case _:
-                assert_never(outcome)
+        act_on_case(body, respond, resolve_case, messages.already_resolved)
+
+
+def _why_not_taken(case: Escalation) -> str:
+    return messages.already_resolved(case) if case.status is Status.RESOLVED else messages.already_yours()
 
 
 def _open_modal(client: WebClient, trigger_id: str, modal: View, respond: Respond) -> None:
