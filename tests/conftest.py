@@ -15,7 +15,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from bot.demo.stage import DEMO_NOW
+from bot.standins.slack_api import SlackStandIn
 from models import Database
+from tests.clock import Clock
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _CLEARED = ("SLACK_", "DATABASE_URL", "HELPDESK", "DIGEST_", "ESCALATION_", "TEMPLATES_DIR", "PORT")
@@ -102,3 +105,16 @@ def postgres_db(postgres_database: Database) -> Iterator[Database]:
     _truncate_all(postgres_database)
     yield postgres_database
     _truncate_all(postgres_database)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A local stand-in of the Slack Web API, checking each call against Slack's contract."""
+    with SlackStandIn() as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The demo's moment, Monday 2026-11-30 09:00 in California, moved only by the test."""
+    return Clock(DEMO_NOW)

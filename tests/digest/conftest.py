@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,6 @@ from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.escalations import EscalationRow
-from tests.clock import Clock
 
 CHANNEL = "C0DIGEST"
 # Monday 2026-11-30, 09:00 in Los Angeles: the default digest time.
@@ -24,17 +23,6 @@ NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 DAY = date(2026, 11, 30)
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;"
 PARTIAL_SCOPE = "FB=1_3_13_14;BlockDuration=monthly;"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
 
 
 def make_context(db: Database, slack: SlackStandIn, clock: Callable[[], datetime], **settings: Any) -> BotContext:

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from bot.app import build_context, create_app
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.demo.stage import DEMO_NOW
 from bot.features.escalations.blocks import ESCALATE_ACTION
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
@@ -192,19 +191,7 @@ class Escalations:
         raise AssertionError(f"{self.pending()} posts still queued after {rounds} rounds")
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(DEMO_NOW)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def cases(db: Database, slack: SlackStandIn, clock: Clock) -> Iterator[Escalations]:
+def running_cases(db: Database, slack: SlackStandIn, clock: Clock) -> Iterator[Escalations]:
     load_demo_dataset(db)
     running = Escalations(db, slack, clock)
     try:
@@ -214,14 +201,14 @@ def cases(db: Database, slack: SlackStandIn, clock: Clock) -> Iterator[Escalatio
 
 
 @pytest.fixture
+def cases(db: Database, slack: SlackStandIn, clock: Clock) -> Iterator[Escalations]:
+    yield from running_cases(db, slack, clock)
+
+
+@pytest.fixture
 def sqlite_cases(sqlite_db: Database, slack: SlackStandIn, clock: Clock) -> Iterator[Escalations]:
     """For what only concerns the Slack edge (retries, outages): the database does not matter there."""
-    load_demo_dataset(sqlite_db)
-    running = Escalations(sqlite_db, slack, clock)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_cases(sqlite_db, slack, clock)
 
 
 def texts(messages: list[dict[str, Any]]) -> str:
