@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from dotenv import load_dotenv
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.app import build_context, create_app
 from bot.context import utc_now
-from bot.demo.tour import run_tour
 from bot.features.check.blocks import check_blocks
 from bot.features.digest.blocks import digest_blocks
 from bot.features.digest.service import (
@@ -281,6 +279,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     workers = start_workers(context)
     try:
         if settings.slack_app_token:
+            # Loaded only here: HTTP mode and the other commands have no use for the WebSocket client.
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("serving over Socket Mode")
             try:
@@ -397,6 +397,9 @@ def _usage(text: str) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded only here: the tour and its stand-ins are for `make demo`, not for the bot's own commands.
+    from bot.demo.tour import run_tour
+
     return int(run_tour(database_url=args.database))
 
 

@@ -17,7 +17,6 @@ from commands.escalations import (
     FormProblem,
     Resolution,
     Status,
-    Ticket,
     mask_email,
 )
 from commands.policy import (
@@ -29,6 +28,7 @@ from commands.policy import (
     policy_for,
 )
 from commands.rules import Action, Authorization, Reason
+from commands.tickets import Ticket
 
 USAGE = (
     "Usage: `/reauth-check <customer e-mail | customer id | ticket id or URL> [ticket id or URL]`\n"
@@ -407,6 +407,7 @@ STEPS_INTERNAL_ONLY = (
 )
 STEPS_CANCELLED = "Not posted."
 STEPS_BAD_BUTTON = "This button is from an older version of the bot: run `/reauth-check` again."
+STEPS_CONFIRM_FIRST = "Steps already went to this customer: post again?"
 STEPS_MODAL_FAILED = "Slack did not open the form asking for the ticket. Click the button again in a minute."
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from commands.check import Query, QueryProblem, Report, parse_query
 from commands.rules import Action
-from commands.tickets import read_ticket
+from commands.tickets import Ticket, read_ticket
 
 # Slack shows a section of at most 3000 characters; reason and note share the parent's "why" section.
 MAX_REASON = 1000
@@ -57,12 +57,6 @@ class FormProblem(StrEnum):
     REASON_TOO_LONG = "reason_too_long"
     NOTE_TOO_LONG = "note_too_long"
     BAD_TICKET = "bad_ticket"
-
-
-@dataclass(frozen=True)
-class Ticket:
-    id: str
-    url: str | None = None  # kept when the agent pasted a link, so the parent can link it
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ def parse_ticket(text: str) -> Ticket | FormProblem | None:
     if not text.strip().strip("<>"):
         return None
     ticket = read_ticket(text)
-    return FormProblem.BAD_TICKET if ticket is None else Ticket(ticket.number, ticket.link)
+    return FormProblem.BAD_TICKET if ticket is None else ticket
 
 
 def read_form(customer: str, reason: str, ticket: str, note: str) -> EscalationForm | dict[Field, FormProblem]:

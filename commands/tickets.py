@@ -28,11 +28,11 @@ _NAMED_IN_PATH = re.compile(r"/(?:tickets?|conversations?)/([A-Za-z0-9_-]+)", re
 
 
 @dataclass(frozen=True)
-class TicketReference:
-    """A ticket an agent named: its number, and the link when they pasted one."""
+class Ticket:
+    """A ticket an agent named: its number, and the link when they pasted one (so a message can link it)."""
 
-    number: str
-    link: str | None = None
+    id: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,12 @@ def named_in_link(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def read_ticket(text: str) -> TicketReference | None:
+def read_ticket(text: str) -> Ticket | None:
     """A ticket number or a ticket link as an agent types or pastes it in Slack; None for anything else."""
     text = text.strip().strip("<>")  # Slack's markup: <https://x> or <https://x|label>
     number = ticket_number(text)
     if number is not None:
-        return TicketReference(number)
+        return Ticket(number)
     link = text.split("|", 1)[0]
     number = ticket_in_link(link)
-    return None if number is None else TicketReference(number, link)
+    return None if number is None else Ticket(number, link)

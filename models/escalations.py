@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from commands.escalations import Escalation, Resolution, Status, Ticket
+from commands.escalations import Escalation, Resolution, Status
+from commands.tickets import Ticket
 from models.base import Base
 from models.customers import AuthorizationRow
 

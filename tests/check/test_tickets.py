@@ -12,8 +12,8 @@ import pytest
 
 from bot.helpdesk import FreshdeskHelpdesk, HelpdeskClient, IntercomHelpdesk, ZendeskHelpdesk
 from commands.check import Query, QueryKind, parse_query
-from commands.escalations import FormProblem, Ticket, parse_ticket
-from commands.tickets import MAX_TICKET_DIGITS, MAX_TICKET_LINK, TicketReference, read_ticket, ticket_number
+from commands.escalations import FormProblem, parse_ticket
+from commands.tickets import MAX_TICKET_DIGITS, MAX_TICKET_LINK, Ticket, read_ticket, ticket_number
 
 CLIENTS: dict[str, Callable[[], HelpdeskClient]] = {
     "zendesk": lambda: ZendeskHelpdesk("https://acme.zendesk.com", email="e", api_token="t"),
@@ -35,7 +35,7 @@ NUMBERS: dict[str, tuple[str, str]] = {
 @pytest.mark.parametrize(("text", "number"), list(NUMBERS.values()), ids=list(NUMBERS))
 def test_a_ticket_number_is_read_the_same_everywhere(text: str, number: str) -> None:
     assert ticket_number(text) == number
-    assert read_ticket(text) == TicketReference(number)
+    assert read_ticket(text) == Ticket(number)
     assert parse_ticket(text) == Ticket(number)
     assert parse_query(f"C-1001 {text.strip()}") == Query(QueryKind.IDENTIFIER, "C-1001", number)
     for make in CLIENTS.values():
@@ -92,8 +92,8 @@ LINKS: dict[str, tuple[str, str]] = {
 
 @pytest.mark.parametrize(("link", "number"), list(LINKS.values()), ids=list(LINKS))
 def test_a_ticket_link_is_read_to_its_number(link: str, number: str) -> None:
-    assert read_ticket(link) == TicketReference(number, link)
-    assert read_ticket(f"<{link}|#{number}>") == TicketReference(number, link)  # as Slack wraps a pasted link
+    assert read_ticket(link) == Ticket(number, link)
+    assert read_ticket(f"<{link}|#{number}>") == Ticket(number, link)  # as Slack wraps a pasted link
     assert parse_ticket(link) == Ticket(number, link)
     assert parse_query(f"alice@example.com <{link}>") == Query(QueryKind.EMAIL, "alice@example.com", number)
 

@@ -12,7 +12,6 @@ from commands.escalations import (
     EscalationForm,
     Field,
     FormProblem,
-    Ticket,
     follow_up_at,
     mask_emails,
     read_form,
@@ -21,6 +20,7 @@ from commands.escalations import (
 )
 from commands.policy import Utility
 from commands.rules import Authorization, AuthorizationStatus, Procedure
+from commands.tickets import Ticket
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 

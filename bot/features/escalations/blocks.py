@@ -21,8 +21,9 @@ from slack_sdk.models.views import View
 from bot import messages
 from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT
 from commands.check import Report
-from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status, Ticket
+from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status
 from commands.rules import Action
+from commands.tickets import Ticket
 
 ESCALATE_ACTION = "escalate"
 TAKE_ACTION = "escalation_take"

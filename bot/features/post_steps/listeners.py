@@ -160,6 +160,6 @@ def outcome_text(answer: StepsAnswer) -> str:
         case InternalOnly():
             return messages.STEPS_INTERNAL_ONLY
         case ConfirmFirst():
-            return "Steps already went to this customer: post again?"
+            return messages.STEPS_CONFIRM_FIRST
         case _:
             assert_never(outcome)
