@@ -28,7 +28,7 @@ from commands.policy import (
     policy_for,
 )
 from commands.rules import Action, Authorization, Reason
-from commands.tickets import Ticket
+from commands.tickets import Requester, RequesterProblem, RequesterUnknown, Ticket
 
 USAGE = (
     "Usage: `/reauth-check <customer e-mail | customer id | ticket id or URL> [ticket id or URL]`\n"
@@ -44,11 +44,15 @@ ACTION_TITLES: dict[Action, str] = {
     Action.ESCALATE: "Escalate: the procedure did not work",
 }
 
+# One sentence wherever a ticket is asked for and what was given is not one (commands/tickets.py's grammar).
+NOT_A_TICKET = "That is not a ticket: give its number (such as 4521 or #4521) or paste its link."
+
 QUERY_PROBLEMS: dict[QueryProblem, str] = {
     QueryProblem.EMPTY: "Tell me which customer to check.",
     QueryProblem.TOO_LONG: "That is too long to be a customer e-mail, id or ticket link.",
     QueryProblem.TOO_MANY_WORDS: "Give one customer, and optionally one ticket after it.",
     QueryProblem.MALFORMED: "I can't read that as a customer e-mail, customer id or ticket link.",
+    QueryProblem.NOT_A_TICKET: NOT_A_TICKET,
 }
 
 
@@ -138,6 +142,59 @@ def ambiguous(count: int) -> str:
     return f"{count} customers match. Run `/reauth-check` again with one customer id:"
 
 
+# --- ticket to customer: the requester the helpdesk named ------------------------------------------
+
+
+def _ticket_link(requester: Requester) -> str:
+    return f"{requester.helpdesk} <{requester.url}|{requester.ticket_word} {requester.ticket_id}>"
+
+
+def requester_used(requester: Requester) -> str:
+    """Under a check found through a ticket: which e-mail the bot looked the customer up by."""
+    return (f":ticket: Found through {_ticket_link(requester)}: looked up by its requester's e-mail, "
+            f"{requester.email}. The buttons post to this {requester.ticket_word}.")
+
+
+def requester_matches_nobody(requester: Requester) -> str:
+    return (f"{_ticket_link(requester)} was opened by {requester.email}, and no customer has that e-mail. "
+            f"If they wrote from another address, run `/reauth-check` with the customer's e-mail or id.\n{USAGE}")
+
+
+def requester_matches_several(requester: Requester, count: int) -> str:
+    return (f"{count} customers have the e-mail of {_ticket_link(requester)}'s requester, {requester.email}. "
+            "Run `/reauth-check` again with one customer id:")
+
+
+_REQUESTER_PROBLEMS: dict[RequesterProblem, str] = {
+    RequesterProblem.NO_HELPDESK: (
+        "No customer or procedure names {word} {ticket}, and no helpdesk is configured to ask who opened it "
+        "(the bot's owner can set HELPDESK). Run `/reauth-check` with the customer's e-mail instead."),
+    RequesterProblem.OTHER_HELPDESK: (
+        "That link is not to the bot's {helpdesk} account, so its {word} {ticket} is another one than ours. "
+        "Paste the link from {helpdesk}, or give the customer's e-mail."),
+    RequesterProblem.NO_TICKET: "{helpdesk} has no {word} {ticket}. Check the number, or give the customer's e-mail.",
+    RequesterProblem.NOT_ALLOWED: (
+        "{helpdesk} did not let the bot read {word} {ticket}: the bot's owner should check its helpdesk "
+        "credentials. Meanwhile, give the customer's e-mail."),
+    RequesterProblem.TIMED_OUT: (
+        "{helpdesk} did not answer in time about {word} {ticket}. Try again in a minute, or give the customer's "
+        "e-mail."),
+    RequesterProblem.UNAVAILABLE: (
+        "{helpdesk} could not be reached about {word} {ticket} (busy or down). Try again in a minute, or give "
+        "the customer's e-mail."),
+    RequesterProblem.NO_EMAIL: (
+        "Whoever opened {helpdesk} {word} {ticket} has no e-mail address there. Give the customer's e-mail or id."),
+    RequesterProblem.REFUSED: "{helpdesk} would not show {word} {ticket}. Give the customer's e-mail or id.",
+}
+
+
+def requester_unknown(unknown: RequesterUnknown) -> str:
+    """Why a ticket found nobody: the helpdesk could not say who opened it."""
+    sentence = _REQUESTER_PROBLEMS[unknown.problem].format(
+        helpdesk=unknown.helpdesk, word=unknown.ticket_word, ticket=unknown.ticket_id)
+    return f"{sentence[0].upper()}{sentence[1:]}\n{USAGE}"
+
+
 def lookup_failed(reference: str) -> str:
     return (f"Sorry, the lookup failed on our side (reference `{reference}`). Try again in a minute; "
             "if it keeps failing, tell the bot's owners the reference.")
@@ -176,7 +233,7 @@ ESCALATION_FORM_PROBLEMS: dict[FormProblem, str] = {
     FormProblem.NO_REASON: "Say why the case needs escalating: what was tried and what is still wrong.",
     FormProblem.REASON_TOO_LONG: f"Keep the reason under {MAX_REASON} characters; put details in the note.",
     FormProblem.NOTE_TOO_LONG: f"Keep the note under {MAX_NOTE} characters.",
-    FormProblem.BAD_TICKET: "That is not a ticket number or ticket link; paste the ticket's URL or leave it empty.",
+    FormProblem.BAD_TICKET: f"{NOT_A_TICKET} Or leave it empty.",
 }
 RESOLUTION_WORDS: dict[Resolution, str] = {
     Resolution.AGENT: "resolved by an agent",

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from commands.pasted import clean_text, clean_word
 from commands.policy import DATA_FRESHNESS, Utility
 from commands.rules import Authorization, Case, Procedure, Recommendation, live_authorizations, recommend
-from commands.tickets import named_in_link, read_ticket
+from commands.tickets import Requester, RequesterUnknown, is_link, read_ticket, ticket_number
 
 # An e-mail address is at most 254 characters; a ticket URL rarely 200. Anything longer is a paste error.
 MAX_QUERY_LENGTH = 300
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A customer id, or a ticket id as procedures imported from CSV store it: the first word finds stored records.
+# A customer id (or a ticket number, which the grammar of commands/tickets.py reads).
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 
@@ -49,7 +50,8 @@ class Customer:
 
 class QueryKind(StrEnum):
     EMAIL = "email"
-    IDENTIFIER = "identifier"  # a customer id, or failing that a ticket id
+    IDENTIFIER = "identifier"  # a customer id, or failing that (when it is a number) a ticket number
+    TICKET = "ticket"  # `#4521`: a ticket number, never a customer id
     TICKET_URL = "ticket_url"
 
 
@@ -57,7 +59,8 @@ class QueryKind(StrEnum):
 class Query:
     kind: QueryKind
     value: str
-    ticket_ref: str | None = None  # the optional second word: the number of the ticket to post steps to
+    ticket_ref: str | None = None  # the number of the ticket to post steps to: the second word, or the ticket named
+    link: str | None = None  # the ticket link the query was, as pasted: the helpdesk checks it is one of its own
 
 
 class QueryProblem(StrEnum):
@@ -65,45 +68,52 @@ class QueryProblem(StrEnum):
     TOO_LONG = "too_long"
     MALFORMED = "malformed"
     TOO_MANY_WORDS = "too_many_words"
+    NOT_A_TICKET = "not_a_ticket"  # a link, a `#...` or a second word that the ticket grammar does not read
 
 
 def parse_query(text: str) -> Query | QueryProblem:
-    """Read `<email | customer id | ticket id or URL> [ticket id or URL]`."""
-    text = text.strip()
+    """Read `<email | customer id | ticket id or URL> [ticket id or URL]` as agents paste it.
+
+    Slack's link markup, invisible marks, quotes, brackets and trailing punctuation are dropped first
+    (`commands.pasted`); tickets follow the one grammar of `commands.tickets`.
+    """
+    text = clean_text(text).strip()
     if not text:
         return QueryProblem.EMPTY
     if len(text) > MAX_QUERY_LENGTH:
         return QueryProblem.TOO_LONG
-    words = text.split()
+    words = [word for word in (clean_word(w) for w in text.split()) if word]
+    if not words:
+        return QueryProblem.MALFORMED  # punctuation only
     if len(words) > 2:
         return QueryProblem.TOO_MANY_WORDS
-    first = words[0].strip("<>")
-    ticket_ref = _ticket_word(words[1]) if len(words) == 2 else None
-    if len(words) == 2 and ticket_ref is None:
-        return QueryProblem.MALFORMED
+    first = words[0]
+    ticket_ref = None
+    if len(words) == 2:
+        second = read_ticket(words[1])
+        if second is None:
+            return QueryProblem.NOT_A_TICKET
+        ticket_ref = second.id
     if "@" in first:
-        if first.lower().startswith("mailto:"):
-            first = first[len("mailto:") :]
-        first = first.split("|", 1)[0]  # Slack auto-links e-mails as <mailto:a@b.c|a@b.c>
         return Query(QueryKind.EMAIL, first.lower(), ticket_ref) if _EMAIL.match(first) else QueryProblem.MALFORMED
-    if first.startswith(("http://", "https://")):
-        named = named_in_link(first)
-        return Query(QueryKind.TICKET_URL, named, ticket_ref or named) if named else QueryProblem.MALFORMED
+    if is_link(first) or first.startswith("#"):
+        ticket = read_ticket(first)
+        if ticket is None:
+            return QueryProblem.NOT_A_TICKET
+        kind = QueryKind.TICKET_URL if ticket.url else QueryKind.TICKET
+        return Query(kind, ticket.id, ticket_ref or ticket.id, ticket.url)
     if _IDENTIFIER.match(first):
         return Query(QueryKind.IDENTIFIER, first, ticket_ref)
     return QueryProblem.MALFORMED
 
 
-def _ticket_word(word: str) -> str | None:
-    """The ticket a query's second word names: its number, by the ticket grammar."""
-    ticket = read_ticket(word)
-    if ticket is not None:
-        return ticket.id
-    # Any other id ("INC-77") is still handed on, and posting says it is no ticket of the configured
-    # helpdesk; refusing it here instead belongs with looking tickets up in the helpdesk (issue 12).
-    word = word.strip("<>")
-    named = named_in_link(word) if word.startswith(("http://", "https://")) else word
-    return named if named is not None and _IDENTIFIER.match(named) else None
+def ticket_to_look_up(query: Query) -> str | None:
+    """The ticket number whose customer the query may mean: a ticket, or an id that is a ticket number."""
+    if query.kind in (QueryKind.TICKET, QueryKind.TICKET_URL):
+        return query.value
+    if query.kind is QueryKind.IDENTIFIER:
+        return ticket_number(query.value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,10 @@ class CaseFile:
 class CaseRecords(Protocol):
     """What the lookup needs from storage."""
 
-    def customers_by_id(self, customer_id: str) -> Sequence[Customer]: ...
+    def customers_by_id(self, customer_id: str) -> Sequence[Customer]:
+        """The customer with this id; in another letter case only where no id matches exactly."""
+        ...
+
     def customers_by_email(self, email: str) -> Sequence[Customer]: ...
     def customers_by_ticket(self, ticket_id: str) -> Sequence[Customer]: ...
     def case_file(self, customer_id: str) -> CaseFile: ...
@@ -135,17 +148,21 @@ class Report:
     recommendation: Recommendation
     now: datetime
     ticket_ref: str | None = None
+    requester: Requester | None = None  # when found through the ticket's requester: the e-mail used, the ticket
 
 
 @dataclass(frozen=True)
 class NotFound:
     query: Query
+    # The ticket's requester whose e-mail matched nobody, or why the helpdesk could not say who it is.
+    requester: Requester | RequesterUnknown | None = None
 
 
 @dataclass(frozen=True)
 class Ambiguous:
     query: Query
     candidates: tuple[Customer, ...]
+    requester: Requester | None = None
 
 
 @dataclass(frozen=True)
@@ -177,26 +194,52 @@ def build_report(case_file: CaseFile, now: datetime, ticket_ref: str | None = No
 
 
 def find_customers(records: CaseRecords, query: Query) -> tuple[Sequence[Customer], str | None]:
-    """The customers the query names, and the ticket it named if it named one."""
+    """The customers the query names in our records, and the ticket it named if it named one.
+
+    A ticket is found here only when a procedure names it; its requester in the helpdesk is the caller's
+    next step (`check`'s `requester`), since reading the helpdesk is I/O.
+    """
     if query.kind is QueryKind.EMAIL:
         return records.customers_by_email(query.value), query.ticket_ref
     if query.kind is QueryKind.IDENTIFIER:
         by_id = records.customers_by_id(query.value)
         if by_id:
             return by_id, query.ticket_ref
-    return records.customers_by_ticket(query.value), query.ticket_ref or query.value
+    ticket = ticket_to_look_up(query)
+    if ticket is None:
+        return [], query.ticket_ref
+    return records.customers_by_ticket(ticket), query.ticket_ref or ticket
 
 
-def check(records: CaseRecords, text: str, *, now: datetime, agent: str, source: str) -> CheckOutcome:
-    """Look a customer up by free text and recommend one action; several matches are listed, never guessed."""
+def check(
+    records: CaseRecords,
+    text: str,
+    *,
+    now: datetime,
+    agent: str,
+    source: str,
+    requester: Requester | RequesterUnknown | None = None,
+) -> CheckOutcome:
+    """Look a customer up by free text and recommend one action; several matches are listed, never guessed.
+
+    `requester` is what the helpdesk said about the ticket the query names (`ticket_to_look_up`), read
+    by the caller outside the database transaction: when no customer or procedure matches, the
+    customer is looked up by the requester's e-mail, and that ticket is the one the buttons post to.
+    """
     query = parse_query(text)
     if isinstance(query, QueryProblem):
         return Invalid(query)
     customers, ticket_ref = find_customers(records, query)
+    found_by: Requester | None = None
+    if not customers and isinstance(requester, Requester):
+        customers = records.customers_by_email(requester.email)
+        found_by = requester
+        ticket_ref = query.ticket_ref or requester.ticket_id
     if not customers:
-        return NotFound(query)
+        return NotFound(query, requester)
     if len(customers) > 1:
-        return Ambiguous(query, tuple(sorted(customers, key=lambda c: c.id)))
+        return Ambiguous(query, tuple(sorted(customers, key=lambda c: c.id)), found_by)
     customer = customers[0]
     records.record_lookup(customer.id, agent=agent, at=now, source=source)
-    return build_report(records.case_file(customer.id), now, ticket_ref)
+    report = build_report(records.case_file(customer.id), now, ticket_ref)
+    return report if found_by is None else replace(report, requester=found_by)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from commands.check import Query, QueryProblem, Report, parse_query
+from commands.pasted import clean_text
 from commands.rules import Action
 from commands.tickets import Ticket, read_ticket
 
@@ -129,7 +130,7 @@ def read_form(customer: str, reason: str, ticket: str, note: str) -> EscalationF
     query = parse_query(customer)
     if query is QueryProblem.EMPTY:
         problems[Field.CUSTOMER] = FormProblem.NO_CUSTOMER
-    elif isinstance(query, QueryProblem) or len(customer.split()) > 1:
+    elif isinstance(query, QueryProblem) or len(clean_text(customer).split()) > 1:
         problems[Field.CUSTOMER] = FormProblem.BAD_CUSTOMER
     reason = reason.strip()
     if not reason:

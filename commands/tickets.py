@@ -1,17 +1,22 @@
-"""What a ticket reference is, for every place an agent names a ticket: the check, the escalation form, posting.
+"""What a ticket reference is, for every place an agent names a ticket: the check, the escalation form, the
+message shortcut, posting.
 
 The three helpdesks number their tickets: Zendesk's ticket id is an int64, Intercom's conversation id an
 integer (GET /conversations/{conversation_id}; the reply operation types it as a string holding the same
 digits), Freshdesk's ticket id a number. So a reference is a ticket number, `4521` or `#4521`, or a link
 whose path names the ticket (`.../tickets/4521`, `.../conversation/4521`). Which host a link must be on
-is each helpdesk's own business and stays with its client in `bot/helpdesk/`.
+is each helpdesk's own business and stays with its client in `bot/helpdesk/`. Anything else (`ABC-12`,
+`INC-77`, a link to `/tickets/ZD-1001`) is not a ticket anywhere: one grammar, one refusal.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
+
+from commands.pasted import clean_text, clean_word
 
 # An unsigned 64-bit number has 20 digits: room for any id the three helpdesks hand out (Zendesk's are
 # signed int64, 19 digits), and a pasted phone or card number still does not pass for a ticket.
@@ -25,6 +30,7 @@ _NUMBER = re.compile(TICKET_NUMBER)
 _BARE_NUMBER = re.compile(rf"#?({TICKET_NUMBER})")
 # The path segment after tickets/ or conversation(s)/; in a Zendesk API link it stops before ".json".
 _NAMED_IN_PATH = re.compile(r"/(?:tickets?|conversations?)/([A-Za-z0-9_-]+)", re.IGNORECASE)
+_LINK_SCHEMES = ("http://", "https://")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,38 @@ class Ticket:
 
     id: str
     url: str | None = None
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for help on a ticket, as the helpdesk says: the e-mail a customer is looked up by."""
+
+    ticket_id: str
+    email: str
+    url: str  # the agent-facing link to the ticket
+    helpdesk: str  # as agents see it: "Zendesk"
+    ticket_word: str = "ticket"  # Intercom's "conversation"
+
+
+class RequesterProblem(StrEnum):
+    """Why the helpdesk could not say who asked on a ticket."""
+
+    NO_HELPDESK = "no_helpdesk"  # HELPDESK is not set
+    OTHER_HELPDESK = "other_helpdesk"  # a link to another helpdesk or account: its number means another ticket here
+    NO_TICKET = "no_ticket"  # 404
+    NOT_ALLOWED = "not_allowed"  # 401 or 403: the bot's credentials
+    TIMED_OUT = "timed_out"
+    UNAVAILABLE = "unavailable"  # rate limited, server errors or unreachable, after the retries
+    NO_EMAIL = "no_email"  # the requester has no e-mail address (a phone or chat contact)
+    REFUSED = "refused"  # any other answer the helpdesk gave
+
+
+@dataclass(frozen=True)
+class RequesterUnknown:
+    ticket_id: str
+    problem: RequesterProblem
+    helpdesk: str = "the helpdesk"
+    ticket_word: str = "ticket"
 
 
 @dataclass(frozen=True)
@@ -65,27 +103,26 @@ def read_link(text: str) -> Link | None:
 
 def ticket_in_link(text: str) -> str | None:
     """The number of the ticket an http(s) link names, whatever the helpdesk; None when it names none."""
-    named = named_in_link(text)
-    return named if named is not None and _NUMBER.fullmatch(named) else None
-
-
-def named_in_link(text: str) -> str | None:
-    """What a link names after tickets/ or conversation(s)/, number or not.
-
-    Only the check's lookup of a link reads it unchecked: procedures imported from CSV may store a
-    ticket by another kind of id (`ZD-1001`), and a link to it still finds the customer.
-    """
     link = read_link(text)
     match = None if link is None else _NAMED_IN_PATH.search(link.path)
-    return match.group(1) if match else None
+    return match.group(1) if match and _NUMBER.fullmatch(match.group(1)) else None
+
+
+def is_link(word: str) -> bool:
+    return word.lower().startswith(_LINK_SCHEMES)
 
 
 def read_ticket(text: str) -> Ticket | None:
-    """A ticket number or a ticket link as an agent types or pastes it in Slack; None for anything else."""
-    text = text.strip().strip("<>")  # Slack's markup: <https://x> or <https://x|label>
-    number = ticket_number(text)
+    """A ticket number or a ticket link as an agent types or pastes it in Slack; None for anything else.
+
+    What agents paste around it is dropped first (`commands.pasted`): Slack's `<link|label>`, quotes,
+    brackets, a sentence's full stop, invisible marks.
+    """
+    word = clean_word(clean_text(text).strip())
+    if not word or any(c.isspace() for c in word):
+        return None
+    number = ticket_number(word)
     if number is not None:
         return Ticket(number)
-    link = text.split("|", 1)[0]
-    number = ticket_in_link(link)
-    return None if number is None else Ticket(number, link)
+    number = ticket_in_link(word) if is_link(word) else None
+    return None if number is None else Ticket(number, word)

@@ -24,8 +24,16 @@ class SqlCaseRecords:
         self.session = session
 
     def customers_by_id(self, customer_id: str) -> Sequence[Customer]:
-        row = self.session.get(CustomerRow, customer_id)
-        return [to_customer(row)] if row else []
+        """The customer with this id; `c-1001` finds `C-1001` where no id is `c-1001` itself.
+
+        Ids are matched as typed, in upper case and in lower case: three probes of the primary key, so a
+        lookup stays an index read on a million customers (ids in the company's exports are one case).
+        """
+        spellings = {customer_id, customer_id.upper(), customer_id.lower()}
+        query = select(CustomerRow).where(CustomerRow.id.in_(spellings)).limit(MAX_CANDIDATES)
+        rows = list(self.session.scalars(query))
+        exact = [row for row in rows if row.id == customer_id]
+        return [to_customer(row) for row in (exact or sorted(rows, key=lambda row: row.id))]
 
     def customers_by_email(self, email: str) -> Sequence[Customer]:
         query = select(CustomerRow).where(CustomerRow.email_key == email.lower()).limit(MAX_CANDIDATES)

@@ -7,8 +7,8 @@ import json
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Self, TypedDict, Unpack, assert_never
 from urllib.parse import urlsplit
@@ -17,7 +17,8 @@ import httpx
 
 from bot.helpdesk.retry import RetryPolicy
 from bot.helpdesk.types import Posted, PostResult, Rejected, RetryLater
-from commands.tickets import read_link, ticket_number
+from commands.pasted import clean_text, clean_word
+from commands.tickets import Requester, RequesterProblem, RequesterUnknown, read_link, ticket_number
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,13 @@ def rejection(
     credential_settings: str,
     detail: str | None,
     bad_request_hint: str | None = None,
+    advice: str | None = None,
 ) -> Rejected:
-    """A ``Rejected`` in plain words for a non-retryable HTTP status."""
+    """A ``Rejected`` in plain words for a non-retryable HTTP status; ``advice`` is the helpdesk's own
+    word on what to check for this status, when it documents one."""
     suffix = f": {detail}" if detail else ""
+    if advice is not None:
+        return Rejected(status, f"{helpdesk} refused the note (HTTP {status}){suffix}", advice)
     if status == 401:
         return Rejected(
             status,
@@ -87,8 +92,7 @@ def rejection(
         return Rejected(
             status,
             f"{helpdesk} refused the note (HTTP 422){suffix}",
-            f"Check {ticket_word} {ticket_id} in {helpdesk}: a closed {ticket_word}, or one at its "
-            "comment limit, takes no new comments",
+            f"Check {ticket_word} {ticket_id} in {helpdesk}: it did not take a new note",
         )
     if 300 <= status <= 399:
         return Rejected(
@@ -217,7 +221,7 @@ class HelpdeskClient(ABC):
                 auth=request.auth,
             )
 
-        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=number)
+        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=number, also_retry=self.also_retried())
         match outcome:
             case RetryLater():
                 return outcome
@@ -232,6 +236,7 @@ class HelpdeskClient(ABC):
                     credential_settings=self.credential_settings,
                     detail=error_detail(outcome),
                     bad_request_hint=self.bad_request_hint(),
+                    advice=self.refusal_advice(outcome.status_code, number),
                 )
             case _:
                 assert_never(outcome)
@@ -249,6 +254,14 @@ class HelpdeskClient(ABC):
         """What the agent should check on a 400 from this helpdesk; None for the generic advice."""
         return None
 
+    def refusal_advice(self, status: int, ticket_id: str) -> str | None:
+        """This helpdesk's own word on what a refusal with ``status`` means; None for the generic advice."""
+        return None
+
+    def also_retried(self) -> dict[int, str]:
+        """Statuses this helpdesk documents as worth retrying besides 429 and 5xx, with what they mean."""
+        return {}
+
     @abstractmethod
     def build_request(self, ticket_id: str, body: str, *, public: bool) -> HelpdeskRequest:
         """The HTTP call that posts ``body`` to ``ticket_id``."""
@@ -264,6 +277,7 @@ class HelpdeskClient(ABC):
     def parse_ticket_reference(self, text: str) -> str | None:
         """The ticket number in ``123``, ``#123`` or a link on this helpdesk's own host; None for anything
         else (a link to another account's host would name a different ticket here)."""
+        text = clean_word(clean_text(text).strip())
         number = ticket_number(text)
         if number is not None:
             return number
@@ -280,3 +294,74 @@ class HelpdeskClient(ABC):
     @abstractmethod
     def ticket_in_link(self, path: str) -> str | None:
         """The ticket id in the path of a link on `links_url`'s host; None if it names no ticket."""
+
+    # --- Reading who asked on a ticket (ticket to customer) -----------------------------------------
+
+    def ticket_requester(self, ticket_id: str) -> Requester | RequesterUnknown:
+        """The e-mail of whoever asked on the ticket, read with as few calls as the helpdesk allows.
+
+        Never raises for what the helpdesk answers: a refusal, a timeout or an outage is a
+        ``RequesterUnknown`` saying which. An agent waits on it, so one retry at most.
+        """
+        number = ticket_number(ticket_id)
+        if number is None:
+            raise ValueError(f"{ticket_id!r} is not a {self.display_name} {self.ticket_word} number")
+        found = self.requester_email(number, lambda url, params=None: self._read(url, params, number))
+        if isinstance(found, RequesterProblem):
+            log.info("helpdesk=%s ticket=%s requester not read: %s", self.name, number, found.value)
+            return RequesterUnknown(number, found, self.display_name, self.ticket_word)
+        return Requester(number, found, self.ticket_url(number), self.display_name, self.ticket_word)
+
+    def _read(self, url: str, params: Mapping[str, str] | None, ticket_id: str) -> dict[str, object] | RequesterProblem:
+        request = self.read_request(url)
+        timed_out: list[bool] = []
+
+        def send() -> httpx.Response:
+            try:
+                return self._client.request(
+                    "GET", request.url, params=dict(params or {}), headers=dict(request.headers), auth=request.auth
+                )
+            except httpx.TimeoutException:
+                timed_out.append(True)
+                raise
+
+        policy = replace(self._policy, attempts=min(self._policy.attempts, READ_ATTEMPTS))
+        outcome = policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id)
+        if isinstance(outcome, RetryLater):
+            return RequesterProblem.TIMED_OUT if timed_out else RequesterProblem.UNAVAILABLE
+        if outcome.status_code in (401, 403):
+            return RequesterProblem.NOT_ALLOWED
+        if outcome.status_code == 404:
+            return RequesterProblem.NO_TICKET
+        if not outcome.is_success:
+            return RequesterProblem.REFUSED
+        try:
+            payload = outcome.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return RequesterProblem.REFUSED
+        return payload if isinstance(payload, dict) else RequesterProblem.REFUSED
+
+    @abstractmethod
+    def read_request(self, url: str) -> HelpdeskRequest:
+        """A GET of ``url`` with this helpdesk's auth and headers."""
+
+    @abstractmethod
+    def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
+        """The requester's e-mail of ``ticket_id``, reading the helpdesk with ``read``."""
+
+
+# Reads a helpdesk URL (with query parameters) to its JSON object, or says why it could not.
+ReadJson = Callable[..., "dict[str, object] | RequesterProblem"]
+# An agent waits on a lookup: one retry for a rate limit or a blip, not the posting's four attempts.
+READ_ATTEMPTS = 2
+
+
+def email_in(value: object) -> str | RequesterProblem:
+    """An e-mail field of a helpdesk's user, contact or requester; NO_EMAIL when it has none."""
+    return value.strip() if isinstance(value, str) and "@" in value else RequesterProblem.NO_EMAIL
+
+
+def object_in(payload: object, key: str) -> dict[str, object]:
+    """``payload[key]`` when it is a JSON object, else an empty one (a field the helpdesk left out)."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, dict) else {}

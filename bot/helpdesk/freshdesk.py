@@ -9,9 +9,12 @@ from bot.helpdesk.base import (
     Connection,
     HelpdeskClient,
     HelpdeskRequest,
+    ReadJson,
+    email_in,
+    object_in,
     text_to_html,
 )
-from commands.tickets import TICKET_NUMBER
+from commands.tickets import TICKET_NUMBER, RequesterProblem
 
 _TICKET_PATH = re.compile(rf"/(?:a|helpdesk)/tickets/({TICKET_NUMBER})")
 
@@ -60,3 +63,26 @@ class FreshdeskHelpdesk(HelpdeskClient):
         """``/a/tickets/123`` or ``/helpdesk/tickets/123``."""
         match = _TICKET_PATH.fullmatch(path)
         return match.group(1) if match else None
+
+    # --- what Freshdesk documents about its own refusals -----------------------------------------
+
+    def refusal_advice(self, status: int, ticket_id: str) -> str | None:
+        if status == 403:
+            return (f"Check the Freshdesk agent whose API key the bot uses (HELPDESK_API_KEY setting): it needs "
+                    f"access to ticket {ticket_id}, and the account's plan must allow the API")
+        if status == 409:
+            return f"Check ticket {ticket_id} in Freshdesk: it is in a state that takes no note"
+        return None
+
+    # --- ticket to customer ----------------------------------------------------------------------
+
+    def read_request(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest(method="GET", url=url, json={}, headers={"Accept": "application/json"},
+                               auth=self._auth)
+
+    def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
+        """View a Ticket with `include=requester`: the requester's e-mail comes with the ticket, one call."""
+        payload = read(f"{self.base_url}/api/v2/tickets/{ticket_id}", {"include": "requester"})
+        if isinstance(payload, RequesterProblem):
+            return payload
+        return email_in(object_in(payload, "requester").get("email"))

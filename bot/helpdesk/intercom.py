@@ -9,10 +9,13 @@ from bot.helpdesk.base import (
     Connection,
     HelpdeskClient,
     HelpdeskRequest,
+    ReadJson,
+    email_in,
     host_of,
+    object_in,
     text_to_html,
 )
-from commands.tickets import TICKET_NUMBER
+from commands.tickets import TICKET_NUMBER, RequesterProblem
 
 # Pinned: without the header Intercom applies whatever version the app package is set to.
 INTERCOM_VERSION = "2.16"
@@ -108,3 +111,46 @@ class IntercomHelpdesk(HelpdeskClient):
         if self._workspace_id is not None and workspace not in (self._workspace_id, "_"):
             return None
         return conversation
+
+    # --- what Intercom documents about its own refusals ------------------------------------------
+
+    def refusal_advice(self, status: int, ticket_id: str) -> str | None:
+        if status == 403:
+            # Intercom's 403 is "api_plan_restricted": the workspace's plan, not this conversation.
+            return "Check the Intercom workspace's subscription: Intercom's API needs an active plan"
+        if status == 422:
+            return f"Check conversation {ticket_id} in Intercom: it did not take a note as the bot's teammate"
+        return None
+
+    # --- ticket to customer ----------------------------------------------------------------------
+
+    def read_request(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest(
+            method="GET",
+            url=url,
+            json={},
+            headers={
+                "Authorization": f"Bearer {self._token}",
+                "Intercom-Version": INTERCOM_VERSION,
+                "Accept": "application/json",
+            },
+        )
+
+    def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
+        """Retrieve a conversation for its contact, then Retrieve a contact for the e-mail.
+
+        A conversation names its contacts by reference only (id, external_id); the first is the customer
+        who wrote in (more come only from group conversations).
+        """
+        conversation = read(f"{self.base_url}/conversations/{ticket_id}")
+        if isinstance(conversation, RequesterProblem):
+            return conversation
+        contacts = object_in(conversation, "contacts").get("contacts")
+        first = contacts[0] if isinstance(contacts, list) and contacts else None
+        contact_id = first.get("id") if isinstance(first, dict) else None
+        if not isinstance(contact_id, str) or not contact_id:
+            return RequesterProblem.NO_EMAIL
+        contact = read(f"{self.base_url}/contacts/{contact_id}")
+        if isinstance(contact, RequesterProblem):
+            return contact
+        return email_in(contact.get("email"))

@@ -92,13 +92,21 @@ class RetryPolicy:
         return max(0.0, when.timestamp() - self.clock())
 
     def run(
-        self, send: Callable[[], httpx.Response], *, helpdesk: str, ticket_id: str
+        self,
+        send: Callable[[], httpx.Response],
+        *,
+        helpdesk: str,
+        ticket_id: str,
+        also_retry: Mapping[int, str] | None = None,
     ) -> httpx.Response | RetryLater:
         """Call ``send`` until it gives a non-retryable response or the attempts run out.
 
         Returns the first response that is not 429/5xx (success or a 4xx for the caller to judge),
         or ``RetryLater`` once the attempts are spent or the server asks for more than ``max_delay``.
+        ``also_retry`` maps the statuses a helpdesk documents as worth retrying besides those (Zendesk's
+        409 on colliding updates) to what to tell the agent when the attempts run out.
         """
+        also_retry = also_retry or {}
         for attempt in range(1, self.attempts + 1):
             asked: float | None = None
             try:
@@ -112,18 +120,19 @@ class RetryPolicy:
                 reason = f"could not reach {helpdesk} ({type(error).__name__})"
                 status = "unreachable"
             else:
-                if not is_retryable_status(response.status_code):
+                if not is_retryable_status(response.status_code) and response.status_code not in also_retry:
                     log.info(
                         "helpdesk=%s ticket=%s attempt=%d status=%d",
                         helpdesk, ticket_id, attempt, response.status_code,
                     )
                     return response
                 status = str(response.status_code)
-                reason = (
-                    f"{helpdesk} is rate limiting the bot (HTTP 429)"
-                    if response.status_code == 429
-                    else f"{helpdesk} had a server error (HTTP {response.status_code})"
-                )
+                if response.status_code in also_retry:
+                    reason = also_retry[response.status_code]
+                elif response.status_code == 429:
+                    reason = f"{helpdesk} is rate limiting the bot (HTTP 429)"
+                else:
+                    reason = f"{helpdesk} had a server error (HTTP {response.status_code})"
                 asked = self.server_delay(response.headers)
 
             not_before = None if asked is None else self.clock() + asked

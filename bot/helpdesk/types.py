@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
+from commands.tickets import Requester, RequesterUnknown
+
 
 @dataclass(frozen=True, slots=True)
 class Posted:
@@ -62,4 +64,8 @@ class Helpdesk(Protocol):
 
     def close(self) -> None:
         """Release the HTTP connections the helpdesk client opened itself."""
+        ...
+
+    def ticket_requester(self, ticket_id: str) -> Requester | RequesterUnknown:
+        """Who asked on the ticket (its requester's e-mail), or why the helpdesk could not say."""
         ...

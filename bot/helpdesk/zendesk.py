@@ -9,8 +9,11 @@ from bot.helpdesk.base import (
     Connection,
     HelpdeskClient,
     HelpdeskRequest,
+    ReadJson,
+    email_in,
+    object_in,
 )
-from commands.tickets import TICKET_NUMBER
+from commands.tickets import TICKET_NUMBER, RequesterProblem
 
 _AGENT_TICKET_PATH = re.compile(rf"/agent/tickets/({TICKET_NUMBER})")
 
@@ -72,3 +75,42 @@ class ZendeskHelpdesk(HelpdeskClient):
         """``/agent/tickets/123``."""
         match = _AGENT_TICKET_PATH.fullmatch(path)
         return match.group(1) if match else None
+
+    # --- what Zendesk documents about its own refusals -------------------------------------------
+
+    def also_retried(self) -> dict[int, str]:
+        # Zendesk answers 409 when two updates of one ticket collide, and documents that the update
+        # should be retried: another agent's or trigger's update landed at the same moment.
+        return {409: "Zendesk reported a conflicting update of the ticket (HTTP 409)"}
+
+    def refusal_advice(self, status: int, ticket_id: str) -> str | None:
+        if status == 422:
+            return (f"Check ticket {ticket_id} in Zendesk: a closed ticket, or one at its comment limit, "
+                    "takes no new comments")
+        return None
+
+    # --- ticket to customer ----------------------------------------------------------------------
+
+    def read_request(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest(method="GET", url=url, json={}, headers={"Accept": "application/json"},
+                               auth=self._auth)
+
+    def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
+        """Show Ticket with the users sideloaded (`include=users`): the requester is among them, one call.
+
+        Without the sideload (an account that turned it off), Show User reads the requester's e-mail.
+        """
+        payload = read(f"{self.base_url}/api/v2/tickets/{ticket_id}.json", {"include": "users"})
+        if isinstance(payload, RequesterProblem):
+            return payload
+        requester_id = object_in(payload, "ticket").get("requester_id")
+        if not isinstance(requester_id, int):
+            return RequesterProblem.NO_EMAIL
+        users = payload.get("users")
+        for user in users if isinstance(users, list) else []:
+            if isinstance(user, dict) and user.get("id") == requester_id:
+                return email_in(user.get("email"))
+        shown = read(f"{self.base_url}/api/v2/users/{requester_id}.json")
+        if isinstance(shown, RequesterProblem):
+            return shown
+        return email_in(object_in(shown, "user").get("email"))

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bot.standins.server import StandInHTTPServer, StandInServer
 
@@ -57,6 +57,14 @@ class Note:
     body: str
     public: bool
     headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked on a ticket: Zendesk's user, Intercom's contact, Freshdesk's contact."""
+
+    id: int
+    email: str | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,7 @@ class HelpdeskStandIn(StandInServer):
         self._down = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1001)
+        self._requesters: dict[str, Requester] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -159,6 +168,23 @@ class HelpdeskStandIn(StandInServer):
     def add_ticket(self, ticket_id: str) -> None:
         with self._lock:
             self._tickets.add(str(ticket_id))
+
+    def add_ticket_from(self, ticket_id: str, email: str | None) -> Requester:
+        """A ticket whose requester (Zendesk's user, Intercom's contact) has this e-mail, or none."""
+        with self._lock:
+            self._tickets.add(str(ticket_id))
+            person = next((r for r in self._requesters.values() if r.email == email and email), None)
+            requester = person or Requester(next(self._ids) + 361_000_000_000, email)
+            self._requesters[str(ticket_id)] = requester
+            return requester
+
+    def requester_of(self, ticket_id: str) -> Requester | None:
+        with self._lock:
+            return self._requesters.get(ticket_id)
+
+    def person(self, person_id: str) -> Requester | None:
+        with self._lock:
+            return next((r for r in self._requesters.values() if str(r.id) == person_id), None)
 
     def notes(self, ticket_id: str) -> list[Note]:
         with self._lock:
@@ -234,6 +260,10 @@ def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def query_of(request: RecordedRequest) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(request.path).query)
+
+
 def is_json(headers: Mapping[str, str]) -> bool:
     return headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
 
@@ -245,6 +275,7 @@ def _now() -> datetime:
 # --- Zendesk ----------------------------------------------------------------------------------
 
 _ZENDESK_TICKET = re.compile(r"/api/v2/tickets/([0-9]+)(?:\.json)?")
+_ZENDESK_USER = re.compile(r"/api/v2/users/([0-9]+)(?:\.json)?")
 
 
 class ZendeskStandIn(HelpdeskStandIn):
@@ -265,6 +296,9 @@ class ZendeskStandIn(HelpdeskStandIn):
         return {"error": names.get(status, "Error"), "description": f"HTTP {status}"}
 
     def handle(self, request: RecordedRequest, path: str) -> Answer:
+        read = self.answer_requester_read(request, path)
+        if read is not None:
+            return read
         match = _ZENDESK_TICKET.fullmatch(path)
         if match is None:
             return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
@@ -328,6 +362,48 @@ class ZendeskStandIn(HelpdeskStandIn):
         }
 
 
+    # --- ticket to customer: Show Ticket (with users sideloaded) and Show User -------------------
+
+    def answer_requester_read(self, request: RecordedRequest, path: str) -> Answer | None:
+        """GET of a ticket or a user; None for any other request."""
+        ticket = _ZENDESK_TICKET.fullmatch(path)
+        user = _ZENDESK_USER.fullmatch(path)
+        if request.method != "GET" or (ticket is None and user is None):
+            return None
+        if basic_credentials(request.headers) != (f"{self.email}/token", self.api_token):
+            return Answer(401, {"error": "Couldn't authenticate you"})
+        if user is not None:
+            person = self.person(user.group(1))
+            if person is None:
+                return Answer(404, {"error": "RecordNotFound", "description": "Not found"})
+            return Answer(200, {"user": self._user(person)})
+        assert ticket is not None
+        ticket_id = ticket.group(1)
+        requester = self.requester_of(ticket_id)
+        if not self.has_ticket(ticket_id) or requester is None:
+            return Answer(404, {"error": "RecordNotFound", "description": "Not found"})
+        body: dict[str, object] = {"ticket": {
+            "id": int(ticket_id),
+            "url": f"{self.base_url}/api/v2/tickets/{ticket_id}.json",
+            "subject": "Smart meter data stopped arriving",
+            "status": "new",
+            "requester_id": requester.id,
+            "submitter_id": requester.id,
+            "tags": [],
+            "created_at": "2026-11-30T16:40:00Z",
+            "updated_at": "2026-11-30T16:40:00Z",
+            "via": {"channel": "email"},
+        }}
+        includes = {part for value in query_of(request).get("include", []) for part in value.split(",")}
+        if "users" in includes:
+            body["users"] = [self._user(requester)]
+        return Answer(200, body)
+
+    def _user(self, person: Requester) -> dict[str, object]:
+        return {"id": person.id, "url": f"{self.base_url}/api/v2/users/{person.id}.json", "name": "Customer",
+                "email": person.email, "role": "end-user", "active": True, "verified": True}
+
+
 def _zendesk_invalid(description: str) -> Answer:
     return Answer(
         422,
@@ -342,6 +418,8 @@ def _zendesk_invalid(description: str) -> Answer:
 # --- Intercom ---------------------------------------------------------------------------------
 
 _INTERCOM_REPLY = re.compile(r"/conversations/([0-9]+)/reply")
+_INTERCOM_CONVERSATION = re.compile(r"/conversations/([0-9]+)")
+_INTERCOM_CONTACT = re.compile(r"/contacts/([0-9a-f]+)")
 
 
 class IntercomStandIn(HelpdeskStandIn):
@@ -361,6 +439,9 @@ class IntercomStandIn(HelpdeskStandIn):
         return _intercom_error(codes.get(status, "error"), f"HTTP {status}")
 
     def handle(self, request: RecordedRequest, path: str) -> Answer:
+        read = self.answer_requester_read(request, path)
+        if read is not None:
+            return read
         match = _INTERCOM_REPLY.fullmatch(path)
         if match is None or request.method != "POST":
             return Answer(404, _intercom_error("not_found", "Resource Not Found"))
@@ -457,6 +538,57 @@ class IntercomStandIn(HelpdeskStandIn):
         }
 
 
+    # --- ticket to customer: Retrieve a conversation, Retrieve a contact -------------------------
+
+    def answer_requester_read(self, request: RecordedRequest, path: str) -> Answer | None:
+        """GET of a conversation or a contact; None for any other request."""
+        conversation = _INTERCOM_CONVERSATION.fullmatch(path)
+        contact = _INTERCOM_CONTACT.fullmatch(path)
+        if request.method != "GET" or (conversation is None and contact is None):
+            return None
+        if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
+            return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
+        version = request.headers.get("intercom-version")
+        if version not in INTERCOM_VERSIONS:
+            return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        if contact is not None:
+            person = self.person(_from_contact_id(contact.group(1)))
+            if person is None:
+                return Answer(404, _intercom_error("not_found", "Contact Not Found"))
+            return Answer(200, {
+                "type": "contact", "id": _contact_id(person), "workspace_id": "ws42", "external_id": None,
+                "role": "user", "email": person.email, "phone": None, "name": "Customer",
+            })
+        assert conversation is not None
+        conversation_id = conversation.group(1)
+        requester = self.requester_of(conversation_id)
+        if not self.has_ticket(conversation_id) or requester is None:
+            return Answer(404, _intercom_error("not_found", "Resource Not Found"))
+        now = int(time.time())
+        return Answer(200, {
+            "type": "conversation", "id": conversation_id, "created_at": now - 600, "updated_at": now - 600,
+            "open": True, "state": "open", "read": False,
+            "source": {"type": "conversation", "id": "403918350", "delivered_as": "customer_initiated",
+                       "subject": "", "body": "<p>My meter data stopped</p>",
+                       "author": {"type": "user", "id": _contact_id(requester), "name": "", "email": ""}},
+            "contacts": {"type": "contact.list",
+                         "contacts": [{"type": "contact", "id": _contact_id(requester), "external_id": None}]},
+            "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0},
+        })
+
+
+def _contact_id(person: Requester) -> str:
+    # Intercom's contact ids are 24 hex digits (a MongoDB ObjectId), not numbers.
+    return f"{person.id:024x}"
+
+
+def _from_contact_id(contact_id: str) -> str:
+    try:
+        return str(int(contact_id, 16))
+    except ValueError:
+        return ""
+
+
 def _intercom_error(code: str, message: str) -> dict[str, object]:
     return {
         "type": "error.list",
@@ -468,6 +600,9 @@ def _intercom_error(code: str, message: str) -> dict[str, object]:
 # --- Freshdesk --------------------------------------------------------------------------------
 
 _FRESHDESK_CONVERSATION = re.compile(r"/api/v2/tickets/([0-9]+)/(notes|reply)")
+_FRESHDESK_TICKET = re.compile(r"/api/v2/tickets/([0-9]+)")
+# What View a Ticket's `include` accepts (developers.freshdesk.com/api/#view_a_ticket).
+FRESHDESK_TICKET_INCLUDES = frozenset({"conversations", "requester", "company", "stats"})
 # The documented JSON fields (specs/README.md section 3); Freshdesk rejects any other field.
 FRESHDESK_NOTE_FIELDS = frozenset({"body", "private", "incoming", "notify_emails", "user_id"})
 FRESHDESK_REPLY_FIELDS = frozenset({"body", "from_email", "user_id", "cc_emails", "bcc_emails"})
@@ -490,6 +625,9 @@ class FreshdeskStandIn(HelpdeskStandIn):
         return {"code": codes.get(status, "error"), "message": f"HTTP {status}"}
 
     def handle(self, request: RecordedRequest, path: str) -> Answer:
+        read = self.answer_requester_read(request, path)
+        if read is not None:
+            return read
         match = _FRESHDESK_CONVERSATION.fullmatch(path)
         if match is None or request.method != "POST":
             return Answer(404)
@@ -532,6 +670,38 @@ class FreshdeskStandIn(HelpdeskStandIn):
             "updated_at": now,
             "attachments": [],
         }
+
+
+    # --- ticket to customer: View a Ticket with include=requester ---------------------------------
+
+    def answer_requester_read(self, request: RecordedRequest, path: str) -> Answer | None:
+        """GET of a ticket; None for any other request."""
+        match = _FRESHDESK_TICKET.fullmatch(path)
+        if request.method != "GET" or match is None:
+            return None
+        credentials = basic_credentials(request.headers)
+        if credentials is None or credentials[0] != self.api_key:
+            return Answer(401, _freshdesk_error("invalid_credentials", _FRESHDESK_LOGIN))
+        includes = {part for value in query_of(request).get("include", []) for part in value.split(",")}
+        unknown = includes - FRESHDESK_TICKET_INCLUDES
+        if unknown:
+            return Answer(400, {"description": "Validation failed", "errors": [
+                _freshdesk_field("include", f"It should be one/more of: {','.join(sorted(FRESHDESK_TICKET_INCLUDES))}",
+                                 "invalid_value")]})
+        ticket_id = match.group(1)
+        requester = self.requester_of(ticket_id)
+        if not self.has_ticket(ticket_id) or requester is None:
+            return Answer(404)
+        body: dict[str, object] = {
+            "id": int(ticket_id), "subject": "Smart meter data stopped arriving", "status": 2, "priority": 1,
+            "source": 1, "requester_id": requester.id, "responder_id": None, "group_id": None,
+            "created_at": "2026-11-30T16:40:00Z", "updated_at": "2026-11-30T16:40:00Z", "tags": [],
+            "description_text": "My meter data stopped",
+        }
+        if "requester" in includes:
+            body["requester"] = {"id": requester.id, "name": "Customer", "email": requester.email,
+                                 "mobile": None, "phone": None}
+        return Answer(200, body)
 
 
 def _freshdesk_problems(payload: Mapping[str, object], allowed: frozenset[str]) -> list[dict[str, str]]:

@@ -1,8 +1,5 @@
-"""One ticket grammar: the check's ticket word, the escalation form and the helpdesk clients read tickets alike.
-
-The check still hands on a ticket word that is not a number, for the click to refuse
-(tests/post_steps/test_faults.py), so only what it accepts is compared here.
-"""
+"""One ticket grammar: the check's ticket word, the escalation form and the helpdesk clients read tickets alike,
+and refuse alike what is not a ticket."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.helpdesk import FreshdeskHelpdesk, HelpdeskClient, IntercomHelpdesk, ZendeskHelpdesk
-from commands.check import Query, QueryKind, parse_query
+from commands.check import Query, QueryKind, QueryProblem, parse_query
 from commands.escalations import FormProblem, parse_ticket
 from commands.tickets import MAX_TICKET_DIGITS, MAX_TICKET_LINK, Ticket, read_ticket, ticket_number
 
@@ -74,6 +71,7 @@ def test_what_is_not_a_ticket_is_refused_everywhere(text: str) -> None:
     assert ticket_number(text) is None
     assert read_ticket(text) is None
     assert parse_ticket(text) is FormProblem.BAD_TICKET
+    assert isinstance(parse_query(f"C-1001 {text}"), QueryProblem)  # never handed on to a button
     for make in CLIENTS.values():
         with make() as client:
             assert client.parse_ticket_reference(text) is None

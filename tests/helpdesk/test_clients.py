@@ -308,6 +308,11 @@ def test_other_4xx_are_rejected_without_retry(rig: Rig, status: int) -> None:
 
     result = rig.client.post_note(TICKET, STEPS)
 
+    if status == 409 and isinstance(rig.client, ZendeskHelpdesk):
+        # Zendesk documents a 409 (two updates of one ticket collided) as one to retry.
+        assert isinstance(result, Posted) and len(rig.standin.requests) == 2 and len(rig.time.sleeps) == 1
+        return
+
     assert isinstance(result, Rejected)
     assert result.status == status
     assert result.what_to_check
@@ -322,6 +327,48 @@ def test_zendesk_422_names_the_likely_cause() -> None:
         result = client.post_note(TICKET, STEPS)
     assert isinstance(result, Rejected)
     assert "closed" in result.what_to_check
+
+
+def test_zendesk_409_is_retried_like_a_429_and_posts_one_note() -> None:
+    fake = FakeTime()
+    with ZendeskStandIn(tickets=[TICKET]) as standin, make_client(standin, policy_for(fake)) as client:
+        standin.fail_next(409, headers={"Retry-After": "2"})
+        result = client.post_note(TICKET, STEPS)
+        assert isinstance(result, Posted)
+        assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 2
+    assert fake.sleeps == [2.0]  # the server's own instruction, as for a 429
+
+
+def test_zendesk_409_without_an_instruction_backs_off_then_defers() -> None:
+    fake = FakeTime()
+    with ZendeskStandIn(tickets=[TICKET]) as standin, make_client(standin, policy_for(fake)) as client:
+        standin.fail_next(409, times=4)
+        result = client.post_note(TICKET, STEPS)
+        assert standin.notes(TICKET) == []
+    assert isinstance(result, RetryLater) and "conflicting update" in result.reason
+    assert fake.sleeps == [0.5, 1.0, 2.0]
+
+
+ADVICE: dict[tuple[str, int], str] = {
+    ("zendesk", 422): "a closed ticket, or one at its comment limit",
+    ("intercom", 422): "did not take a note as the bot's teammate",
+    ("freshdesk", 422): "it did not take a new note",
+    ("intercom", 403): "Intercom's API needs an active plan",
+    ("freshdesk", 403): "needs access to ticket 123",
+    ("zendesk", 403): "Check the bot's helpdesk credentials",
+}
+
+
+@pytest.mark.parametrize(("kind", "status"), list(ADVICE), ids=[f"{k}-{s}" for k, s in ADVICE])
+def test_each_helpdesk_gives_its_own_advice_for_a_refusal(kind: str, status: int) -> None:
+    fake = FakeTime()
+    with make_standin(kind) as standin, make_client(standin, policy_for(fake)) as client:
+        standin.fail_next(status)
+        result = client.post_note(TICKET, STEPS)
+    assert isinstance(result, Rejected) and result.status == status
+    assert ADVICE[(kind, status)] in result.what_to_check
+    if kind != "zendesk":
+        assert "comment limit" not in result.what_to_check  # Zendesk's wording stays Zendesk's
 
 
 def test_intercom_wrong_admin_points_at_the_admin_setting() -> None:

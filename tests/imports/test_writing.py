@@ -45,8 +45,8 @@ A3,C2,revoked,2026-08-01T00:00:00Z,FB=36_40,,2026-11-17T11:00:00Z
 A4,C3,active,2026-10-01T00:00:00Z,{FULL_SCOPE},2030-01-01T00:00:00Z,
 """
 PROCEDURES = """customer_id,sent_at,ticket_id,agent
-C2,2026-11-16T09:00:00-08:00,ZD-1001,sam
-C3,2026-10-05T09:00:00Z,ZD-2002,alex
+C2,2026-11-16T09:00:00-08:00,1001,sam
+C3,2026-10-05T09:00:00Z,2002,alex
 C3,2026-10-20T09:00:00Z,,alex
 """
 
@@ -139,9 +139,9 @@ def test_import_good_files(db: Database, tmp_path: Path) -> None:
         assert a3.revoked_at == datetime(2026, 11, 17, 11, 0, tzinfo=UTC)
         procedures = session.scalars(select(ProcedureRow).order_by(ProcedureRow.sent_at)).all()
         assert [(p.customer_id, p.sent_at, p.ticket_id, p.agent) for p in procedures] == [
-            ("C3", datetime(2026, 10, 5, 9, 0, tzinfo=UTC), "ZD-2002", "alex"),
+            ("C3", datetime(2026, 10, 5, 9, 0, tzinfo=UTC), "2002", "alex"),
             ("C3", datetime(2026, 10, 20, 9, 0, tzinfo=UTC), "", "alex"),
-            ("C2", datetime(2026, 11, 16, 17, 0, tzinfo=UTC), "ZD-1001", "sam"),
+            ("C2", datetime(2026, 11, 16, 17, 0, tzinfo=UTC), "1001", "sam"),
         ]
 
 
@@ -166,8 +166,8 @@ BAD_FILES: dict[str, tuple[str, str, int]] = {
     "procedures": (
         "procedures_fix.csv",
         "customer_id,sent_at,ticket_id,agent\n"
-        "C2,2026-11-16T17:00:00Z,ZD-1001,someone-else\n"
-        "C1,2026-11-18T00:00:00Z,ZD-3003,sam\n"
+        "C2,2026-11-16T17:00:00Z,1001,someone-else\n"
+        "C1,2026-11-18T00:00:00Z,3003,sam\n"
         "C1,2026-11-18T00:00:00Z,ZD/3003,sam\n",
         4,
     ),
@@ -201,8 +201,8 @@ def test_one_bad_row_writes_nothing_of_the_file(
         (
             "late_procedures.csv",
             "customer_id,sent_at,ticket_id,agent\n"
-            "C1,2026-11-18T00:00:00Z,ZD-3003,sam\n"
-            "C404,2026-11-18T00:00:00Z,ZD-3004,sam\n",
+            "C1,2026-11-18T00:00:00Z,3003,sam\n"
+            "C404,2026-11-18T00:00:00Z,3004,sam\n",
             [3],
         ),
     ],
@@ -259,7 +259,7 @@ def test_reimporting_a_changed_file_updates_by_id(db: Database, tmp_path: Path) 
             ),
         ),
     )
-    import_file(db, write(tmp_path, "procedures.csv", PROCEDURES.replace("ZD-1001,sam", "ZD-1001,kim")))
+    import_file(db, write(tmp_path, "procedures.csv", PROCEDURES.replace("1001,sam", "1001,kim")))
     after = snapshot(db)
     assert {k: len(v) for k, v in after.items()} == {k: len(v) for k, v in before.items()}
     with db.transaction() as session:
@@ -274,7 +274,7 @@ def test_reimporting_a_changed_file_updates_by_id(db: Database, tmp_path: Path) 
         )
         a2 = session.get_one(AuthorizationRow, "A2")
         assert (a2.status, a2.scope) == ("active", "FB=1_3")
-        procedure = session.scalars(select(ProcedureRow).where(ProcedureRow.ticket_id == "ZD-1001")).one()
+        procedure = session.scalars(select(ProcedureRow).where(ProcedureRow.ticket_id == "1001")).one()
         assert procedure.agent == "kim"
         records = SqlCaseRecords(session)
         assert records.customers_by_email("alice@example.com") == []
@@ -282,7 +282,7 @@ def test_reimporting_a_changed_file_updates_by_id(db: Database, tmp_path: Path) 
     untouched: dict[str, Callable[[tuple[Any, ...]], bool]] = {
         "customers": lambda row: row[0] != "C1",
         "authorizations": lambda row: row[0] != "A2",
-        "procedures": lambda row: row[3] != "ZD-1001",
+        "procedures": lambda row: row[3] != "1001",
     }
     for table, keep in untouched.items():
         assert [r for r in after[table] if keep(r)] == [r for r in before[table] if keep(r)]
@@ -374,12 +374,12 @@ def test_lookup_by_id_and_by_ticket(db: Database, tmp_path: Path) -> None:
             EnrollmentStatus.PENDING,
             None,
         )
-        assert records.customers_by_id("c2") == []
+        assert [c.id for c in records.customers_by_id("c2")] == ["C2"]  # ids are matched in either case
         assert records.customers_by_id("C404") == []
-        assert [c.id for c in records.customers_by_ticket("ZD-1001")] == ["C2"]
-        assert [c.id for c in records.customers_by_ticket("ZD-2002")] == ["C3"]
-        assert records.customers_by_ticket("ZD-9999") == []
-        assert records.customers_by_ticket("zd-1001") == []
+        assert [c.id for c in records.customers_by_ticket("1001")] == ["C2"]
+        assert [c.id for c in records.customers_by_ticket("2002")] == ["C3"]
+        assert records.customers_by_ticket("9999") == []
+        assert records.customers_by_ticket("#1001") == []  # the check reads the ticket grammar, not storage
 
 
 def test_case_file(db: Database, tmp_path: Path) -> None:
@@ -395,7 +395,7 @@ def test_case_file(db: Database, tmp_path: Path) -> None:
         datetime(2030, 1, 1, tzinfo=UTC),
     )
     assert sorted(case_file.procedures, key=lambda p: p.sent_at) == [
-        Procedure(datetime(2026, 10, 5, 9, 0, tzinfo=UTC), "ZD-2002", "alex"),
+        Procedure(datetime(2026, 10, 5, 9, 0, tzinfo=UTC), "2002", "alex"),
         Procedure(datetime(2026, 10, 20, 9, 0, tzinfo=UTC), None, "alex"),
     ]
 
@@ -461,17 +461,28 @@ def test_check_report_by_id_waits(db: Database, tmp_path: Path) -> None:
 
 def test_check_report_by_ticket_url_and_id(db: Database, tmp_path: Path) -> None:
     import_all(db, tmp_path)
-    by_url = run_check(db, "https://acme.zendesk.com/agent/tickets/ZD-2002")
+    by_url = run_check(db, "https://acme.zendesk.com/agent/tickets/2002")
     assert isinstance(by_url, Report)
     assert by_url.customer.id == "C3"
-    assert by_url.ticket_ref == "ZD-2002"
+    assert by_url.ticket_ref == "2002"
     # C3 got steps on 5 and 20 October, was still not connected on the 20th of November.
     assert by_url.recommendation.action is Action.REAUTH
-    by_id = run_check(db, "ZD-1001")
+    by_id = run_check(db, "1001")
     assert isinstance(by_id, Report)
     assert by_id.customer.id == "C2"
-    assert by_id.ticket_ref == "ZD-1001"
+    assert by_id.ticket_ref == "1001"
     assert [c for c, *_ in lookups(db)] == ["C3", "C2"]
+
+
+def test_check_reads_tickets_by_the_one_grammar(db: Database, tmp_path: Path) -> None:
+    # A ticket is a number (`#1001` too) or a link naming one; `ZD-1001` is a customer id, never a ticket.
+    import_all(db, tmp_path)
+    by_hash = run_check(db, "#1001")
+    assert isinstance(by_hash, Report) and by_hash.customer.id == "C2" and by_hash.ticket_ref == "1001"
+    assert run_check(db, "https://acme.zendesk.com/agent/tickets/ZD-2002") == Invalid(QueryProblem.NOT_A_TICKET)
+    assert run_check(db, "C2 INC-77") == Invalid(QueryProblem.NOT_A_TICKET)
+    not_a_ticket = run_check(db, "ZD-1001")
+    assert isinstance(not_a_ticket, NotFound) and not_a_ticket.query.kind is QueryKind.IDENTIFIER
 
 
 def test_check_as_of_hides_later_procedures(db: Database, tmp_path: Path) -> None:

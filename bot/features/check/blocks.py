@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -18,6 +20,7 @@ from bot.features.post_steps.blocks import steps_buttons
 from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.check import Ambiguous, Customer, NotFound, QueryProblem, Report
 from commands.rules import Action, Authorization
+from commands.tickets import Requester, RequesterUnknown
 
 # Slack allows 3000 characters in a section; long authorization histories are cut before that.
 MAX_AUTHORIZATION_LINES = 15
@@ -40,6 +43,7 @@ def check_blocks(report: Report) -> list[Block]:
     blocks: list[Block] = [
         HeaderBlock(text=f"{customer.id} · {customer.utility.display_name}"[:MAX_HEADER_TEXT]),
         SectionBlock(text=MarkdownTextObject(text=_customer_line(customer))),
+        *_requester_line(report),
         SectionBlock(text=MarkdownTextObject(text=verdict[:MAX_SECTION_TEXT])),
         SectionBlock(text=MarkdownTextObject(text=_data_line(report))),
         SectionBlock(text=MarkdownTextObject(text=_authorization_lines(report)[:MAX_SECTION_TEXT])),
@@ -65,6 +69,13 @@ def check_actions(report: Report) -> list[ButtonElement]:
 def _customer_line(customer: Customer) -> str:
     email = customer.email or "no e-mail on file"
     return f"*Customer* {customer.id} · {email} · {customer.utility.display_name}"
+
+
+def _requester_line(report: Report) -> list[Block]:
+    """When the customer was found through a ticket: the e-mail used, and the ticket linked."""
+    if report.requester is None:
+        return []
+    return [ContextBlock(elements=[MarkdownTextObject(text=messages.requester_used(report.requester))])]
 
 
 def _data_line(report: Report) -> str:
@@ -112,8 +123,26 @@ def problem_blocks(problem: QueryProblem) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=f"{messages.QUERY_PROBLEMS[problem]}\n{messages.USAGE}"))]
 
 
+def not_found_text(outcome: NotFound) -> str:
+    """The notification text: no e-mail, since notifications can show on lock screens."""
+    return "No customer matches."
+
+
 def not_found_blocks(outcome: NotFound) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=messages.not_found(outcome.query.value[:100])))]
+    match outcome.requester:
+        case Requester():
+            text = messages.requester_matches_nobody(outcome.requester)
+        case RequesterUnknown():
+            text = messages.requester_unknown(outcome.requester)
+        case None:
+            text = messages.not_found(outcome.query.value[:100])
+        case _:
+            assert_never(outcome.requester)
+    return [SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
+
+
+def ambiguous_text(outcome: Ambiguous) -> str:
+    return messages.ambiguous(len(outcome.candidates))
 
 
 def ambiguous_blocks(outcome: Ambiguous) -> list[Block]:
@@ -122,6 +151,8 @@ def ambiguous_blocks(outcome: Ambiguous) -> list[Block]:
         f"{c.enrollment_status.value if c.enrollment_status else 'unknown'}"
         for c in outcome.candidates
     ]
-    text = "\n".join([messages.ambiguous(len(lines)), *lines])
+    head = (messages.ambiguous(len(lines)) if outcome.requester is None
+            else messages.requester_matches_several(outcome.requester, len(lines)))
+    text = "\n".join([head, *lines])
     return [SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
 

@@ -1,4 +1,5 @@
-"""`/reauth-check`: ack at once, look the customer up, answer ephemerally on response_url."""
+"""`/reauth-check`: ack at once, look the customer up (asking the helpdesk about a ticket), answer ephemerally
+on response_url, or with chat.postEphemeral when the response_url is used up."""
 
 from __future__ import annotations
 
@@ -7,10 +8,21 @@ import uuid
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot import messages
+from bot.answers import answer_agent
 from bot.context import BotContext
-from bot.features.check.blocks import ambiguous_blocks, check_blocks, check_text, not_found_blocks, problem_blocks
+from bot.features.check.blocks import (
+    ambiguous_blocks,
+    ambiguous_text,
+    check_blocks,
+    check_text,
+    not_found_blocks,
+    not_found_text,
+    problem_blocks,
+)
+from bot.features.check.service import RequesterCache, run_check
 from bot.features.escalations.service import after_check
 from commands.check import (
     Ambiguous,
@@ -19,17 +31,17 @@ from commands.check import (
     NotFound,
     QueryProblem,
     Report,
-    check,
     parse_query,
 )
-from models.check import SqlCaseRecords
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, context: BotContext) -> None:
+    requesters = RequesterCache()
+
     @app.command("/reauth-check")
-    def reauth_check(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def reauth_check(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         text = str(command.get("text") or "")
         problem = parse_query(text)
         if isinstance(problem, QueryProblem):
@@ -38,16 +50,19 @@ def register(app: App, context: BotContext) -> None:
             return
         ack()
         user = str(command.get("user_id", ""))
+        channel = command.get("channel_id")
         try:
-            outcome = run_check(context, text, agent=user)
+            outcome = run_check(context, text, agent=user, cache=requesters)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             # The query may be an e-mail: log the reference and the kind of query, never its text.
             log.exception("reauth-check failed ref=%s agent=%s kind=%s", reference, user, problem.kind.value)
-            respond(text=messages.lookup_failed(reference), response_type="ephemeral")
+            answer_agent(respond, client, {"text": messages.lookup_failed(reference), "response_type": "ephemeral"},
+                         agent=user, channel=channel, what="reauth-check")
             return
         try:
-            respond(**render(outcome), response_type="ephemeral")
+            answer_agent(respond, client, {**render(outcome), "response_type": "ephemeral"},
+                         agent=user, channel=channel, what="reauth-check")
         finally:  # the case thread hears of the check even when the answer could not be delivered
             if isinstance(outcome, Report):
                 tell_case(context, outcome, agent=user)
@@ -61,20 +76,15 @@ def tell_case(context: BotContext, report: Report, *, agent: str) -> None:
         log.exception("telling the case thread about a check failed: customer=%s", report.customer.id)
 
 
-def run_check(context: BotContext, text: str, *, agent: str) -> CheckOutcome:
-    with context.db.transaction() as session:
-        return check(SqlCaseRecords(session), text, now=context.clock(), agent=agent, source="slack")
-
-
 def render(outcome: CheckOutcome) -> dict[str, Any]:
     """The response_url payload for one outcome."""
     match outcome:
         case Invalid():
             return {"text": messages.QUERY_PROBLEMS[outcome.problem], "blocks": problem_blocks(outcome.problem)}
         case NotFound():
-            return {"text": "No customer matches.", "blocks": not_found_blocks(outcome)}
+            return {"text": not_found_text(outcome), "blocks": not_found_blocks(outcome)}
         case Ambiguous():
-            return {"text": messages.ambiguous(len(outcome.candidates)), "blocks": ambiguous_blocks(outcome)}
+            return {"text": ambiguous_text(outcome), "blocks": ambiguous_blocks(outcome)}
         case Report():
             return {"text": check_text(outcome), "blocks": check_blocks(outcome)}
         case _:
