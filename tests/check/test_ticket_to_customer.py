@@ -6,6 +6,7 @@ vendors' contracts (the OpenAPI subsets in tests/contracts/ where they cover the
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,7 @@ import pytest
 from bot import messages
 from bot.features.check.service import RequesterCache, cached_requester
 from bot.features.post_steps.blocks import POST_NOTE_ACTION
-from bot.helpdesk import HELPDESK_KINDS, make_helpdesk
+from bot.helpdesk import HELPDESK_KINDS, Helpdesk, make_helpdesk
 from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, IntercomStandIn, ZendeskStandIn
 from commands.tickets import Requester, RequesterProblem, RequesterUnknown
 from models import Database
@@ -52,9 +53,14 @@ def add_customer_with_email(db: Database, customer_id: str, email: str) -> None:
         row.email, row.email_key = email, email.lower()
 
 
+def client_for(standin: HelpdeskStandIn) -> contextlib.closing[Helpdesk]:
+    return contextlib.closing(
+        make_helpdesk(kind_of(standin), base_url=standin.base_url, credentials=credentials_for(standin)))
+
+
 def ticket_link(standin: HelpdeskStandIn, ticket: str) -> str:
     """The link an agent copies from the helpdesk's own page of the ticket."""
-    with make_helpdesk(kind_of(standin), base_url=standin.base_url, credentials=credentials_for(standin)) as client:
+    with client_for(standin) as client:
         return client.ticket_url(ticket)
 
 
@@ -245,7 +251,7 @@ def test_the_cache_keeps_answers_briefly_and_never_failures() -> None:
     cache = RequesterCache(seconds=300, size=2, clock=lambda: now[0])
     with standin_for("freshdesk", tickets=()) as standin:
         standin.add_ticket_from("1", ELI)
-        with make_helpdesk("freshdesk", base_url=standin.base_url, credentials=credentials_for(standin)) as client:
+        with client_for(standin) as client:
             assert isinstance(cached_requester(cache, client, "1"), Requester)
             assert isinstance(cached_requester(cache, client, "1"), Requester)
             assert len(standin.requests) == 1
@@ -269,9 +275,9 @@ def test_the_stand_ins_answer_as_the_contracts_describe() -> None:
     with ZendeskStandIn() as zendesk, IntercomStandIn() as intercom:
         zendesk.add_ticket_from("1", ELI)
         intercom.add_ticket_from("1", ELI)
-        with make_helpdesk("zendesk", base_url=zendesk.base_url, credentials=credentials_for(zendesk)) as client:
+        with client_for(zendesk) as client:
             assert isinstance(client.ticket_requester("1"), Requester)
-        with make_helpdesk("intercom", base_url=intercom.base_url, credentials=credentials_for(intercom)) as client:
+        with client_for(intercom) as client:
             assert isinstance(client.ticket_requester("1"), Requester)
         # The stand-ins' answers to those very requests validate against the vendors' schemas.
         ticket = zendesk_show_ticket(zendesk)
