@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import messages
+from bot.answers import answer_agent
 from bot.context import BotContext
 from bot.features.check.blocks import check_blocks, check_text
 from bot.features.post_steps.blocks import (
@@ -53,12 +54,15 @@ POSTING_THREADS = 8
 def register(app: App, context: BotContext) -> None:
     posting = ThreadPoolExecutor(max_workers=POSTING_THREADS, thread_name_prefix="post-steps")
 
-    def post_and_respond(button: PostRequest, agent: str, reply: Callable[..., Any]) -> None:
+    def post_and_respond(
+        button: PostRequest, agent: str, reply: Callable[..., Any], channel: str | None = None
+    ) -> None:
         payload = run(context, button, agent=agent)
         try:
-            reply(**payload)
-        except Exception:  # the post itself is done or queued; only the agent's view is stale
-            log.exception("post-steps answer not delivered to response_url: agent=%s", agent)
+            # The post itself is done or queued; a used-up response_url only loses the agent's view of it.
+            answer_agent(reply, context.client, payload, agent=agent, channel=channel, what="post-steps")
+        except Exception:
+            log.exception("post-steps answer not delivered: agent=%s", agent)
 
     @app.action(CLICKS)
     def click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -75,7 +79,8 @@ def register(app: App, context: BotContext) -> None:
                 log.warning("post-steps modal not opened: error=%s", exc.response.get("error"))
                 respond(text=messages.STEPS_MODAL_FAILED, response_type="ephemeral", replace_original=False)
             return
-        posting.submit(post_and_respond, button, str(body["user"]["id"]), respond)
+        channel = (body.get("channel") or {}).get("id")
+        posting.submit(post_and_respond, button, str(body["user"]["id"]), respond, channel)
 
     @app.action(CANCEL_ACTION)
     def cancel(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
