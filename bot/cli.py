@@ -22,7 +22,8 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from bot.app import build_context, create_app
 from bot.context import utc_now
-from bot.features.check.blocks import check_blocks
+from bot.features.check.blocks import check_blocks, not_found_sentence
+from bot.features.check.service import check_with_helpdesk
 from bot.features.digest.blocks import digest_blocks
 from bot.features.digest.service import (
     DigestAlreadyPosted,
@@ -39,16 +40,26 @@ from bot.features.escalations.service import (
     tell_cases_about_import,
 )
 from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
+from bot.helpdesk.configured import configured_helpdesk
 from bot.server import http_server, stop_server
 from bot.settings import Settings, SettingsError
-from bot.terminal_text import blocks_as_text
+from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from bot.workers import start_workers
-from commands.check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
+from commands.check import (
+    Ambiguous,
+    CheckOutcome,
+    Customer,
+    Invalid,
+    NotFound,
+    Query,
+    Report,
+    parse_query,
+    ticket_to_look_up,
+)
 from commands.digest import local_day
 from commands.imports import ImportFailed
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
-from models.check import SqlCaseRecords
 from models.imports import Imported, import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
@@ -153,9 +164,16 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_USAGE
         now = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     db = open_database(settings)
-
-    with db.transaction() as session:
-        outcome = check(SqlCaseRecords(session), args.query, now=now, agent=_cli_agent(), source="cli")
+    query = parse_query(args.query)
+    # A ticket no procedure names is looked up in the helpdesk, as the slash command does; the helpdesk
+    # settings are read only then, so a lookup by e-mail or id never depends on them.
+    needs_helpdesk = isinstance(query, Query) and ticket_to_look_up(query) is not None
+    helpdesk = configured_helpdesk(settings) if needs_helpdesk else None
+    try:
+        outcome = check_with_helpdesk(db, helpdesk, args.query, now=now, agent=_cli_agent(), source="cli")
+    finally:
+        if helpdesk is not None:
+            helpdesk.close()
     return _print_outcome(outcome, as_json=args.json)
 
 
@@ -172,6 +190,8 @@ def _print_outcome(outcome: CheckOutcome, *, as_json: bool) -> int:
             if as_json:
                 print(json.dumps({"error": "not_found", "query": outcome.query.value}))
             print(f"reauth-bot: no customer matches {outcome.query.value!r}", file=sys.stderr)
+            if outcome.requester is not None:
+                print(f"reauth-bot: {mrkdwn_as_text(not_found_sentence(outcome))}", file=sys.stderr)
             return EXIT_NOT_FOUND
         case Ambiguous():
             matches = [_customer_json(c) for c in outcome.candidates]

@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.demo.stage import DATASET
+from bot.standins.helpdesk import FreshdeskStandIn
 
 AS_OF = "2026-11-30T17:00:00Z"
 
@@ -150,3 +151,20 @@ def test_postgres_needs_an_explicit_upgrade(
     finally:  # FORCE: the CLI's engine may still hold a pooled connection
         with psycopg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{fresh.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def test_check_a_new_ticket_asks_the_configured_helpdesk(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FreshdeskStandIn() as freshdesk:
+        freshdesk.add_ticket_from("8802", "Eli.Novak@example.com")
+        monkeypatch.setenv("HELPDESK", "freshdesk")
+        monkeypatch.setenv("HELPDESK_URL", freshdesk.base_url)
+        monkeypatch.setenv("HELPDESK_API_KEY", freshdesk.api_key)
+        code, data = run_json(capsys, "check", f"{freshdesk.base_url}/a/tickets/8802", "--as-of", AS_OF, "--json")
+        assert code == 0 and data["customer"]["id"] == "C-1005"
+        capsys.readouterr()
+        assert main(["check", "#8803"]) == 3  # no such ticket: the helpdesk's answer is said
+        assert "Freshdesk has no ticket 8803" in capsys.readouterr().err
+        assert main(["check", "eli.novak@example.com", "--json"]) == 0
+        assert len(freshdesk.requests) == 2  # an e-mail needs no helpdesk

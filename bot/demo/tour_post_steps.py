@@ -56,7 +56,7 @@ def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:
     say(f"  no procedure names ticket {TICKET}, so the bot asked Zendesk who opened it ({', '.join(reads)})")
     say("  and looked the customer up by that e-mail; the buttons post to this ticket:")
     lines = blocks_as_text(answer["blocks"]).splitlines()
-    say(indent("\n".join(lines[:4] + ["…"] + lines[-3:])))
+    say(indent("\n".join([*lines[:4], "…", *lines[-3:]])))
 
     say()
     say('* the agent clicks "Post steps to ticket" (a signed block_actions request)')

@@ -128,17 +128,21 @@ def not_found_text(outcome: NotFound) -> str:
     return "No customer matches."
 
 
-def not_found_blocks(outcome: NotFound) -> list[Block]:
+def not_found_sentence(outcome: NotFound) -> str:
+    """What matched nobody, and for a ticket, what the helpdesk said about who opened it."""
     match outcome.requester:
         case Requester():
-            text = messages.requester_matches_nobody(outcome.requester)
+            return messages.requester_matches_nobody(outcome.requester)
         case RequesterUnknown():
-            text = messages.requester_unknown(outcome.requester)
+            return messages.requester_unknown(outcome.requester)
         case None:
-            text = messages.not_found(outcome.query.value[:100])
+            return messages.not_found(outcome.query.value[:100])
         case _:
             assert_never(outcome.requester)
-    return [SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
+
+
+def not_found_blocks(outcome: NotFound) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=not_found_sentence(outcome)[:MAX_SECTION_TEXT]))]
 
 
 def ambiguous_text(outcome: Ambiguous) -> str:

@@ -12,11 +12,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
 from bot.context import BotContext
 from bot.helpdesk import Helpdesk
 from commands.check import CheckOutcome, Query, check, find_customers, parse_query, ticket_to_look_up
 from commands.tickets import Requester, RequesterProblem, RequesterUnknown
+from models import Database
 from models.check import SqlCaseRecords
 
 # A ticket's requester rarely changes, and an agent often checks the same ticket twice in a few minutes
@@ -67,23 +69,36 @@ def run_check(
 
     ``cache`` is the app's (built with its listeners); without one every lookup reads the helpdesk.
     """
+    return check_with_helpdesk(context.db, context.helpdesk, text, now=context.clock(), agent=agent,
+                               source=source, cache=cache)
+
+
+def check_with_helpdesk(
+    db: Database,
+    helpdesk: Helpdesk | None,
+    text: str,
+    *,
+    now: datetime,
+    agent: str,
+    source: str,
+    cache: RequesterCache | None = None,
+) -> CheckOutcome:
+    """`commands.check.check`, with the ticket's requester read from ``helpdesk`` when it is needed."""
     query = parse_query(text)
     requester: Requester | RequesterUnknown | None = None
     if isinstance(query, Query) and ticket_to_look_up(query) is not None:
-        with context.db.reading() as session:
+        with db.reading() as session:
             named, _ = find_customers(SqlCaseRecords(session), query)
         if not named:
-            requester = ticket_requester(context, query, cache or RequesterCache())
-    with context.db.transaction() as session:
-        return check(SqlCaseRecords(session), text, now=context.clock(), agent=agent, source=source,
-                     requester=requester)
+            requester = ticket_requester(helpdesk, query, cache or RequesterCache())
+    with db.transaction() as session:
+        return check(SqlCaseRecords(session), text, now=now, agent=agent, source=source, requester=requester)
 
 
-def ticket_requester(context: BotContext, query: Query, cache: RequesterCache) -> Requester | RequesterUnknown:
-    """Who asked on the ticket the query names, from the cache or the configured helpdesk."""
+def ticket_requester(helpdesk: Helpdesk | None, query: Query, cache: RequesterCache) -> Requester | RequesterUnknown:
+    """Who asked on the ticket the query names, from the cache or the helpdesk."""
     ticket = ticket_to_look_up(query)
     assert ticket is not None
-    helpdesk = context.helpdesk
     if helpdesk is None:
         return RequesterUnknown(ticket, RequesterProblem.NO_HELPDESK)
     if query.link is not None and helpdesk.parse_ticket_reference(query.link) is None:
