@@ -44,8 +44,17 @@ ACTION_TITLES: dict[Action, str] = {
     Action.ESCALATE: "Escalate: the procedure did not work",
 }
 
-# One sentence wherever a ticket is asked for and what was given is not one (commands/tickets.py's grammar).
-NOT_A_TICKET = "That is not a ticket: give its number (such as 4521 or #4521) or paste its link."
+def not_a_ticket_of(helpdesk: str | None = None, word: str = "ticket") -> str:
+    """The one sentence wherever a ticket is asked for and what was given is not one (commands/tickets.py);
+    where a helpdesk is configured, it names it, since a link to another helpdesk is no ticket of ours."""
+    if helpdesk is None:
+        return f"That is not a {word}: give its number (such as 4521 or #4521) or paste its link."
+    article = "an" if helpdesk[:1].lower() in "aeiou" else "a"
+    return (f"That is not {article} {helpdesk} {word}: give its number (such as 4521 or #4521) or paste its link "
+            f"from {helpdesk}.")
+
+
+NOT_A_TICKET = not_a_ticket_of()
 
 QUERY_PROBLEMS: dict[QueryProblem, str] = {
     QueryProblem.EMPTY: "Tell me which customer to check.",
@@ -513,13 +522,13 @@ def steps_failed(helpdesk: str, word: str, ticket: str, reason: str) -> str:
 
 
 def steps_bad_ticket(helpdesk: str, word: str, text: str) -> str:
-    shown = f"`{text[:100]}`" if text else "That"
-    return (f"{shown} is not a {helpdesk} {word} number or link, so nothing was posted. "
-            f"Run `/reauth-check <customer> <{word} number or link>` again.")
+    shown = f" (`{text[:100]}`)" if text else ""
+    return (f"{not_a_ticket_of(helpdesk, word)}{shown} Nothing was posted: run "
+            f"`/reauth-check <customer> <{word} number or link>` again.")
 
 
 def steps_bad_ticket_in_modal(helpdesk: str, word: str) -> str:
-    return f"That is not a {helpdesk} {word} number or link: type the number (such as 4521) or paste the link."
+    return not_a_ticket_of(helpdesk, word)
 
 
 def steps_customer_gone(customer_id: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import messages
 from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION, TICKET_MODAL_CALLBACK
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn
@@ -117,7 +118,7 @@ def test_without_a_ticket_the_button_asks_for_it_in_a_modal(sqlite_db: Database)
 
         refused = json.loads(submit("not a ticket", "note"))
         assert refused["response_action"] == "errors"
-        assert "not a Zendesk ticket number or link" in refused["errors"]["ticket"]
+        assert refused["errors"]["ticket"] == messages.not_a_ticket_of("Zendesk", "ticket")
         assert standin.requests == []
 
         assert submit(f"{standin.base_url}/agent/tickets/{TICKET}", "reply") == ""
