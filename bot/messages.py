@@ -522,8 +522,8 @@ def steps_failed(helpdesk: str, word: str, ticket: str, reason: str) -> str:
 
 
 def steps_bad_ticket(helpdesk: str, word: str, text: str) -> str:
-    shown = f" (`{text[:100]}`)" if text else ""
-    return (f"{not_a_ticket_of(helpdesk, word)}{shown} Nothing was posted: run "
+    shown = f" You gave `{text[:100]}`, so nothing was posted." if text else " Nothing was posted."
+    return (f"{not_a_ticket_of(helpdesk, word)}{shown} Run "
             f"`/reauth-check <customer> <{word} number or link>` again.")
 
 
