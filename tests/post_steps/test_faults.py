@@ -76,6 +76,19 @@ def test_a_429_without_a_header_backs_off(sqlite_db: Database, standin: Helpdesk
     assert len(standin.notes(TICKET)) == 1
 
 
+def test_a_zendesk_409_then_success_gives_one_note(sqlite_db: Database) -> None:
+    # Two updates of one ticket collided (another agent, a trigger): Zendesk asks for the update again.
+    add_customer(sqlite_db, "C-3001")
+    with standin_for("zendesk") as standin:
+        standin.fail_next(409)
+        outcome, sleeps = post_once(sqlite_db, standin)
+        assert outcome.startswith(":white_check_mark: Steps posted")
+        assert sleeps == [BACKOFF_AFTER_FIRST] and len(standin.requests) == 2
+        assert len(standin.notes(TICKET)) == 1
+    assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
+    assert len(procedures(sqlite_db, "C-3001")) == 1
+
+
 def test_a_server_error_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     standin.fail_next(500, times=2)
     outcome, sleeps = post_once(sqlite_db, standin)
