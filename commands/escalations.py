@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from commands.check import Query, QueryProblem, Report, parse_query
-from commands.pasted import clean_text
+from commands.pasted import clean_text, without_marks
 from commands.rules import Action
 from commands.tickets import Ticket, read_ticket
 
@@ -113,7 +113,7 @@ def mask_email(email: str) -> str:
 
 def mask_emails(text: str) -> str:
     """Every e-mail in free text masked, so what an agent typed can be posted in a channel."""
-    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0).strip("<>").split("|", 1)[0]), text)
+    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0).strip("<>").split("|", 1)[0]), without_marks(text))
 
 
 def parse_ticket(text: str) -> Ticket | FormProblem | None:

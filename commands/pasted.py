@@ -33,6 +33,12 @@ def unwrap_slack_links(text: str) -> str:
     return _SLACK_LINK.sub(lambda m: _without_mailto(m.group(1)), text)
 
 
+def without_marks(text: str) -> str:
+    """Invisible marks dropped and at signs read as @, nothing else changed: for free text such as a note,
+    so that an e-mail pasted with them is still seen as one (and masked before it reaches a channel)."""
+    return text.translate(_DROP_INVISIBLE).translate(_AT_SIGNS)
+
+
 def clean_text(text: str) -> str:
     """The whole of what was pasted: invisible marks dropped, at signs read as @, Slack links unwrapped."""
     return unwrap_slack_links(text.translate(_DROP_INVISIBLE).translate(_AT_SIGNS))

@@ -71,6 +71,9 @@ def test_emails_typed_into_the_form_are_masked_before_reaching_a_channel() -> No
     assert isinstance(form, EscalationForm)
     assert form.reason == "h...@example.com wrote in" and form.note == "cc o...@acme.io"
     assert mask_emails("ping <@U0AGENT> about C-1008") == "ping <@U0AGENT> about C-1008"
+    # Pasted with a full-width at sign or a zero-width space, an e-mail is still one, and still masked.
+    assert mask_emails("from hana.sato\uff20example.com") == "from h...@example.com"
+    assert mask_emails("from hana\u200b.sato@example.com") == "from h...@example.com"
 
 
 def test_a_message_names_customers_by_email_id_and_ticket_link_in_order() -> None:
