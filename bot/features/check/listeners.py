@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
@@ -29,34 +30,50 @@ from commands.check import (
     CheckOutcome,
     Invalid,
     NotFound,
+    Query,
     QueryProblem,
     Report,
     parse_query,
+    ticket_to_look_up,
 )
 
 log = logging.getLogger(__name__)
 
+# A lookup of a new ticket waits on the helpdesk (a retry and timeouts included), so it runs on threads of
+# its own, as posting does: a slow helpdesk must never hold the Bolt workers that ack within 3 seconds.
+HELPDESK_LOOKUP_THREADS = 8
+
 
 def register(app: App, context: BotContext) -> None:
     requesters = RequesterCache()
+    helpdesk_lookups = ThreadPoolExecutor(max_workers=HELPDESK_LOOKUP_THREADS, thread_name_prefix="reauth-check")
 
     @app.command("/reauth-check")
     def reauth_check(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         text = str(command.get("text") or "")
-        problem = parse_query(text)
-        if isinstance(problem, QueryProblem):
+        query = parse_query(text)
+        if isinstance(query, QueryProblem):
             # A bad query needs no I/O: answer in the ack itself.
-            ack(text=messages.QUERY_PROBLEMS[problem], blocks=problem_blocks(problem))
+            ack(text=messages.QUERY_PROBLEMS[query], blocks=problem_blocks(query))
             return
         ack()
         user = str(command.get("user_id", ""))
         channel = command.get("channel_id")
+        if ticket_to_look_up(query) is not None:
+            # A ticket may send the lookup to the helpdesk: off the Bolt workers that ack everyone else.
+            helpdesk_lookups.submit(look_up_and_answer, query, text, user, channel, respond, client)
+        else:
+            look_up_and_answer(query, text, user, channel, respond, client)
+
+    def look_up_and_answer(
+        query: Query, text: str, user: str, channel: str | None, respond: Respond, client: WebClient
+    ) -> None:
         try:
             outcome = run_check(context, text, agent=user, cache=requesters)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             # The query may be an e-mail: log the reference and the kind of query, never its text.
-            log.exception("reauth-check failed ref=%s agent=%s kind=%s", reference, user, problem.kind.value)
+            log.exception("reauth-check failed ref=%s agent=%s kind=%s", reference, user, query.kind.value)
             answer_agent(respond, client, {"text": messages.lookup_failed(reference), "response_type": "ephemeral"},
                          agent=user, channel=channel, what="reauth-check")
             return
