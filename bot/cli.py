@@ -221,6 +221,8 @@ def report_json(report: Report) -> dict[str, Any]:
             "action": recommendation.action.value,
             "reasons": [r.value for r in recommendation.reasons],
             "wait_until": recommendation.wait_until.isoformat() if recommendation.wait_until else None,
+            "rule": recommendation.rule,  # the rules table's row: for whoever audits the rules, not agents
+            "as_of": report.now.isoformat(),
         },
     }
 

@@ -242,7 +242,9 @@ def key_prefix(customer_id: str) -> str:
 
 
 def earlier_sends(report: Report, queued: Sequence[EarlierSend], *, key: str) -> tuple[EarlierSend, ...]:
-    """Steps sent within the wait window, and queued posts other than this one, newest first."""
+    """Steps sent within the wait window, and queued posts other than this one, newest first.
+
+    `queued` holds replies only: a queued internal note will not reach the customer either."""
     window = timedelta(days=policy_for(report.customer.utility).wait_days)
     sent = [
         EarlierSend(p.sent_at, p.agent, p.ticket_id)
@@ -284,7 +286,9 @@ def plan_post(
         public=request.public,
         generation=len(report.procedures),
     )
-    earlier = earlier_sends(report, queued, key=key)
+    # Only a reply reaches the customer, so only a reply can make them redo the procedure: an internal
+    # note is never held back, and is never counted as steps sent.
+    earlier = earlier_sends(report, queued, key=key) if request.public else ()
     if earlier and (request.confirmed_after is None or len(earlier) > request.confirmed_after):
         return ConfirmFirst(earlier, policy_for(report.customer.utility).wait_days)
     body = fill_template(template, step_values(report, company=company, ticket_id=ticket_id, reasons=reasons))

@@ -10,7 +10,15 @@ from slack_bolt import Ack, App, Respond
 
 from bot import messages
 from bot.context import BotContext
-from bot.features.check.blocks import ambiguous_blocks, check_blocks, check_text, not_found_blocks, problem_blocks
+from bot.features.check.blocks import (
+    CHECK_CUSTOMER_ACTION,
+    ambiguous_blocks,
+    check_blocks,
+    check_text,
+    not_found_blocks,
+    problem_blocks,
+    read_check_button,
+)
 from bot.features.escalations.service import after_check
 from commands.check import (
     Ambiguous,
@@ -53,6 +61,30 @@ def register(app: App, context: BotContext) -> None:
                 tell_case(context, outcome, agent=user)
 
 
+    @app.action(CHECK_CUSTOMER_ACTION)
+    def check_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """The Check button next to one customer of an ambiguous match: the answer for that customer."""
+        ack()
+        found = read_check_button(action.get("value"))
+        user = str((body.get("user") or {}).get("id", ""))
+        if found is None:
+            respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        customer_id, ticket = found
+        try:
+            outcome = run_check(context, f"{customer_id} {ticket}" if ticket else customer_id, agent=user)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("check button failed ref=%s agent=%s customer=%s", reference, user, customer_id)
+            respond(text=messages.lookup_failed(reference), response_type="ephemeral", replace_original=False)
+            return
+        try:
+            respond(**render(outcome), response_type="ephemeral", replace_original=True)
+        finally:
+            if isinstance(outcome, Report):
+                tell_case(context, outcome, agent=user)
+
+
 def tell_case(context: BotContext, report: Report, *, agent: str) -> None:
     """After the answer: the customer's open case hears of the check (and its follow-up clock is set)."""
     try:
@@ -63,7 +95,12 @@ def tell_case(context: BotContext, report: Report, *, agent: str) -> None:
 
 def run_check(context: BotContext, text: str, *, agent: str) -> CheckOutcome:
     with context.db.transaction() as session:
-        return check(SqlCaseRecords(session), text, now=context.clock(), agent=agent, source="slack")
+        outcome = check(SqlCaseRecords(session), text, now=context.clock(), agent=agent, source="slack")
+    if isinstance(outcome, Report):  # the rule that decided stays on record for the bot's owners, not in the answer
+        recommendation = outcome.recommendation
+        log.info("check: customer=%s agent=%s action=%s rule=%s", outcome.customer.id, agent,
+                 recommendation.action.value, recommendation.rule)
+    return outcome
 
 
 def render(outcome: CheckOutcome) -> dict[str, Any]:

@@ -9,23 +9,27 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     PlainTextInputElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
 from bot import messages
-from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT, MAX_OPTION_VALUE
 from commands.check import Report
 from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status
 from commands.rules import Action
 from commands.tickets import Ticket
 
 ESCALATE_ACTION = "escalate"
+ESCALATE_MENU_ACTION = "escalate_menu"
 TAKE_ACTION = "escalation_take"
 RESOLVE_ACTION = "escalation_resolve"
 SHORTCUT_CALLBACK = "escalate_reauth_case"
@@ -34,15 +38,27 @@ INPUT_ACTION = "value"  # the action_id of every input in the modal; the block i
 MAX_SECTION = 3000
 
 
+def escalate_value(report: Report, limit: int = MAX_BUTTON_VALUE) -> str:
+    """The customer and the ticket, as the Escalate button's (or overflow option's) value."""
+    value = json.dumps({"customer": report.customer.id, "ticket": report.ticket_ref})
+    # ids are at most 64 and 100 characters: a long ticket reference is dropped, the form asks for it
+    return value if len(value) <= limit else json.dumps({"customer": report.customer.id, "ticket": None})
+
+
 def escalate_button(report: Report) -> ButtonElement:
-    """Escalate this customer; the primary button when the rules say ESCALATE."""
-    value = {"customer": report.customer.id, "ticket": report.ticket_ref}
+    """Escalate this customer: the one primary button when the rules say ESCALATE."""
     return ButtonElement(
         text=messages.ESCALATE_BUTTON,
         action_id=ESCALATE_ACTION,
-        value=json.dumps(value)[:MAX_BUTTON_VALUE],  # ids are at most 64 and 100 characters: far below the limit
+        value=escalate_value(report),
         style="primary" if report.recommendation.action is Action.ESCALATE else None,
     )
+
+
+def escalate_menu(report: Report) -> OverflowMenuElement:
+    """Escalate, in the answer's overflow menu when the verdict is not to escalate."""
+    option = Option(text=messages.ESCALATE_BUTTON, value=escalate_value(report, MAX_OPTION_VALUE))
+    return OverflowMenuElement(action_id=ESCALATE_MENU_ACTION, options=[option])
 
 
 def read_escalate_button(value: str) -> tuple[str, str | None]:
@@ -118,23 +134,28 @@ def done_view(text: str) -> View:
     )
 
 
-def parent_blocks(case: Escalation) -> list[Block]:
-    """The parent message: the case when escalated, who escalated it and why, where it stands, the buttons."""
+def parent_blocks(case: Escalation, utility: str | None = None) -> list[Block]:
+    """The parent message: state and owner in the header, why first, "Take it", then the case as escalated."""
     blocks: list[Block] = [
-        HeaderBlock(text=messages.escalation_header(case)[:MAX_HEADER_TEXT]),
-        SectionBlock(text=MarkdownTextObject(text=case.summary[:MAX_SECTION])),
-        SectionBlock(text=MarkdownTextObject(text=messages.escalation_why(case)[:MAX_SECTION])),
-        ContextBlock(elements=[MarkdownTextObject(text=messages.escalation_state(case))]),
+        HeaderBlock(text=messages.escalation_header(case, utility)[:MAX_HEADER_TEXT]),
+        SectionBlock(text=MarkdownTextObject(
+            text=f"{messages.escalation_state(case)}\n{messages.escalation_why(case)}"[:MAX_SECTION])),
     ]
     if case.status is Status.OPEN:
         value = str(case.id)
-        blocks.append(ActionsBlock(block_id="escalation_actions", elements=[
-            ButtonElement(text=messages.TAKE_BUTTON, action_id=TAKE_ACTION, value=value),
-            ButtonElement(text=messages.RESOLVE_BUTTON, action_id=RESOLVE_ACTION, value=value, style="primary"),
-        ]))
+        take = ButtonElement(text=messages.TAKE_BUTTON, action_id=TAKE_ACTION, value=value,
+                             style=None if case.taken_by else "primary")
+        resolve = ButtonElement(
+            text=messages.RESOLVE_BUTTON, action_id=RESOLVE_ACTION, value=value,
+            confirm=ConfirmObject(title=messages.RESOLVE_CONFIRM_TITLE, text=messages.RESOLVE_CONFIRM_TEXT,
+                                  confirm=messages.RESOLVE_CONFIRM_YES, deny=messages.RESOLVE_CONFIRM_NO),
+        )
+        blocks.append(ActionsBlock(block_id="escalation_actions", elements=[take, resolve]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=case.summary[:MAX_SECTION])]))
     return blocks
 
 
-def parent_message(case: Escalation) -> dict[str, Any]:
+def parent_message(case: Escalation, utility: str | None = None) -> dict[str, Any]:
     """chat.postMessage / chat.update arguments for the parent (text is the notification fallback)."""
-    return {"text": messages.escalation_notification(case), "blocks": [b.to_dict() for b in parent_blocks(case)]}
+    return {"text": messages.escalation_notification(case, utility),
+            "blocks": [b.to_dict() for b in parent_blocks(case, utility)]}

@@ -16,6 +16,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.features.escalations.blocks import (
     ESCALATE_ACTION,
+    ESCALATE_MENU_ACTION,
     MODAL_CALLBACK,
     RESOLVE_ACTION,
     SHORTCUT_CALLBACK,
@@ -47,13 +48,16 @@ log = logging.getLogger(__name__)
 
 def register(app: App, context: BotContext) -> None:
     @app.action(ESCALATE_ACTION)
+    @app.action(ESCALATE_MENU_ACTION)
     def escalate_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         if not context.settings.escalation_channel:
             _tell(respond, messages.ESCALATIONS_NOT_SET_UP)
             return
         action = (body.get("actions") or [{}])[0]
-        customer, ticket = read_escalate_button(str(action.get("value") or ""))
+        # A button carries its value; the overflow menu, the option chosen.
+        value = action.get("value") or (action.get("selected_option") or {}).get("value")
+        customer, ticket = read_escalate_button(str(value or ""))
         _open_modal(client, str(body.get("trigger_id", "")), escalation_modal(customer, ticket), respond)
 
     @app.shortcut(SHORTCUT_CALLBACK)
