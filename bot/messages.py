@@ -32,8 +32,9 @@ from commands.post_steps import CUSTOMER_TIME_ZONE
 from commands.rules import Action, Reason
 from commands.tickets import Ticket
 
+# `<` and `>` are Slack's control characters even in the bot's own words: written as entities.
 USAGE = (
-    "Usage: `/reauth-check <customer e-mail | customer id | ticket id or URL> [ticket id or URL]`\n"
+    "Usage: `/reauth-check &lt;customer e-mail | customer id | ticket id or URL&gt; [ticket id or URL]`\n"
     "Examples: `/reauth-check alice@example.com`, `/reauth-check C-10042`, "
     "`/reauth-check https://acme.zendesk.com/agent/tickets/4521`"
 )
@@ -144,7 +145,7 @@ def _newest_since(report: Report, window: str) -> str:
 def reason_text(reason: Reason, report: Report) -> str:
     """One plain sentence per reason code, with the customer's specifics, in the support team's words."""
     utility = report.customer.utility
-    name = utility.display_name
+    name = escape(utility.display_name)  # PG&E
     live = len(report.live)
     newest = report.live[0] if report.live else None
     policy = policy_for(utility)
@@ -192,7 +193,7 @@ def customer_title(report: Report) -> str:
 def instruction(report: Report) -> str:
     """What the agent does now, in one sentence (mrkdwn)."""
     recommendation = report.recommendation
-    name = report.customer.utility.display_name
+    name = escape(report.customer.utility.display_name)  # PG&E
     match recommendation.action:
         case Action.WAIT:
             until = slack_date(recommendation.wait_until) if recommendation.wait_until else "the end of the week"
@@ -234,7 +235,8 @@ def check_facts(report: Report) -> str:
     if report.procedures:
         latest = report.procedures[-1]
         facts.append(f"steps sent {times(len(report.procedures))}, last {slack_date(latest.sent_at)}"
-                     + (f" by {agent_mention(latest.agent)}" if latest.agent else ""))
+                     + (f" by {agent_mention(latest.agent)}" if latest.agent else "")
+                     + (f" on ticket {escape(latest.ticket_id)}" if latest.ticket_id else ""))
     else:
         facts.append("no steps sent yet")
     if report.ticket_ref:
@@ -618,7 +620,7 @@ def steps_failed(helpdesk: str, word: str, ticket: str, reason: str) -> str:
 def steps_bad_ticket(helpdesk: str, word: str, text: str) -> str:
     shown = code(text[:100]) if text else "That"
     return (f"{shown} is not a {escape(helpdesk)} {escape(word)} number or link, so nothing was posted. "
-            f"Run `/reauth-check <customer> <{escape(word)} number or link>` again.")
+            f"Run `/reauth-check &lt;customer&gt; &lt;{escape(word)} number or link&gt;` again.")
 
 
 def steps_bad_ticket_in_modal(helpdesk: str, word: str) -> str:

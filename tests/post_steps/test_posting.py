@@ -16,7 +16,6 @@ from bot.features.post_steps.blocks import (
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
-from models.outbox import OutboxStatus
 from tests.clock import Clock
 from tests.post_steps.conftest import (
     NOW,

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import messages
+from bot.mrkdwn import code, escape
 from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.digest import (
     STUCK_REASONS,
@@ -95,7 +96,7 @@ def _trend_line(digest: Digest) -> str:
 def customer_line(customer: StuckCustomer, now: datetime) -> str:
     """One stuck customer, by id only: the digest channel never shows names or e-mails."""
     return (
-        f"• `{customer.customer_id}` {customer.utility.display_name} · "
+        f"• {code(customer.customer_id)} {escape(customer.utility.display_name)} · "
         f"{messages.days_stuck(customer.days_stuck(now))} · {messages.DIGEST_ACTIONS[customer.action]} · "
         f"{messages.DIGEST_CATEGORIES[customer.reason].lower()}"
     )
