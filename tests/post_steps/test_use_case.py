@@ -67,7 +67,7 @@ def ready(outcome: PostPlan) -> StepsPost:
         (Utility.PGE, (20, 10), "pge_reauth", ["takes 4-6 days to confirm", "Monday, December 7"]),
         (Utility.SDGE, (20, 10), "sdge_reauth", ["can take 5-7 days", "(we count 2 on your account)"]),
         (Utility.SCE, (3,), "sce_wait", ["takes 5-7 days", "Friday, December 4"]),
-        (Utility.PGE, (3,), "pge_wait", ["takes 4-6 days after a reconnect", "Friday, December 4"]),
+        (Utility.PGE, (3,), "pge_wait", ["usually takes 4-6 days", "Friday, December 4"]),
         (Utility.SDGE, (), "sdge_connect", ["Here is how to connect", "Monday, December 7"]),
     ],
 )
