@@ -239,7 +239,7 @@ def check_facts(report: Report) -> str:
                      + (f" on ticket {escape(latest.ticket_id)}" if latest.ticket_id else ""))
     else:
         facts.append("no steps sent yet")
-    if report.ticket_ref:
+    if report.ticket_ref and not (report.procedures and report.procedures[-1].ticket_id == report.ticket_ref):
         facts.append(f"ticket {escape(report.ticket_ref)}")
     facts.append(escape(customer.email) if customer.email else "no e-mail on file")
     return " · ".join(facts)

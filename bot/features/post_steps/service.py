@@ -36,6 +36,7 @@ from commands.post_steps import (
     ReadyToPost,
     StepsPost,
     StepTemplate,
+    check_back_days,
     fill_template,
     key_prefix,
     plan_post,
@@ -282,8 +283,8 @@ def after_steps_posted(session: Session, context: BotContext, post: StepsPost, r
     text = messages.case_steps_posted(post.helpdesk, post.ticket_id, str(result.get("url") or ""), post.agent,
                                       post.public)
     case_event(session, context, post.customer_id, text, key=f"steps:{post.dedupe_key}")
-    if post.public:
-        wait = timedelta(days=policy_for(Utility(post.utility)).wait_days)
+    if post.public:  # the bot looks again on the day the customer was told to
+        wait = timedelta(days=check_back_days(Utility(post.utility), Action(post.action)))
         schedule_follow_up(session, post.customer_id, sent_at + wait, agent=post.agent, at=context.clock())
 
 
