@@ -23,7 +23,7 @@ from bot import messages
 from bot.app import build_context, create_app
 from bot.context import utc_now
 from bot.features.check.blocks import check_blocks
-from bot.features.digest.blocks import digest_blocks
+from bot.features.digest.blocks import customer_line, digest_blocks
 from bot.features.digest.service import (
     DigestAlreadyPosted,
     DigestBusy,
@@ -41,7 +41,7 @@ from bot.features.escalations.service import (
 from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
 from bot.server import http_server, stop_server
 from bot.settings import Settings, SettingsError
-from bot.terminal_text import blocks_as_text
+from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from bot.workers import start_workers
 from commands.check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
 from commands.digest import local_day
@@ -375,6 +375,9 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     match outcome:
         case DigestPreview():
             print(blocks_as_text(digest_blocks(outcome.digest)))
+            if outcome.digest.longest:  # what the thread's list starts with
+                print(f"\n{messages.DIGEST_LONGEST_TITLE}")
+                print("\n".join(mrkdwn_as_text(customer_line(c, outcome.digest.as_of)) for c in outcome.digest.longest))
             print(f"\n(dry run: {outcome.digest.total:,} customers in the full list; nothing was claimed or posted)")
             return EXIT_OK
         case DigestPosted():

@@ -713,11 +713,48 @@ def digest_title(day_text: str) -> str:
 
 
 def digest_summary(total: int, delta: int | None, previous_day: str | None) -> str:
-    who = "1 customer is" if total == 1 else f"{total:,} customers are"
+    """The total and its change, for the first line: `856 stuck, +12 since Friday`."""
     if delta is None:
-        return f"*{who} stuck*"
+        return f"{total:,} stuck"
     since = f" since {previous_day}" if previous_day else ""
-    return f"*{who} stuck* ({_signed(delta)}{since})"
+    return f"{total:,} stuck, {_signed(delta)}{since}"
+
+
+def digest_first_line(summary: str, untaken: int) -> str:
+    """`*856 stuck, +12 since Friday · 3 escalations nobody has taken*`: the change and what waits on a person."""
+    parts = [summary]
+    if untaken:
+        parts.append("1 escalation nobody has taken" if untaken == 1 else f"{untaken:,} escalations nobody has taken")
+    return f"*{' · '.join(parts)}*"
+
+
+ACT_TODAY_TITLE = "*Act today*"
+ACT_TODAY_NOTHING = (
+    "Nothing waits on a person: every escalation has an owner and no follow-up falls due in the next day."
+)
+
+
+def act_today_untaken(customer_id: str, opened_at: datetime, thread_url: str | None) -> str:
+    where = link(thread_url, "take it in its thread") if thread_url else "its thread is being posted"
+    return f"• Escalation of {escape(customer_id)}, open since {slack_time(opened_at)}, nobody has it: {where}"
+
+
+def act_today_follow_up(customer_id: str, due_at: datetime) -> str:
+    return f"• Follow-up on {escape(customer_id)} due {slack_time(due_at)}: the bot re-checks and posts the result"
+
+
+def act_today_more(n: int, what: str) -> str:
+    return f"• … and {n:,} more {what}"
+
+
+def trend_numbers(earlier_total: int, earlier_days: int, today: int) -> str:
+    """`870 a week ago → 856 today`: the trend as numbers, which a reader compares at a glance."""
+    when = "a week ago" if earlier_days == 7 else ("yesterday" if earlier_days == 1 else f"{earlier_days} days ago")
+    return f"{earlier_total:,} {when} → {today:,} today"
+
+
+DIGEST_LIST_IN_THREAD = "The full list, longest stuck first, is in the thread."
+DIGEST_LONGEST_TITLE = "Longest stuck (the top of the full list):"
 
 
 def digest_text(total: int, delta: int | None) -> str:
