@@ -807,9 +807,13 @@ def digest_future_date(raw: str, today: str) -> str:
     return f"--date {raw} is after today ({today}): a digest can only report what already happened"
 
 
-HOME_TITLE = "Stuck customers, live"
-HOME_NO_OWN_ESCALATIONS = "You have no open escalations."
+HOME_TITLE = "Your re-authorization work"
+HOME_CHECK_BUTTON = "Check a customer"
+HOME_TEAM_TITLE = "*The team's stuck customers, live*"
+HOME_NO_OWN_ESCALATIONS = "You have not taken any open case. Cases you take in the escalation channel show here."
+HOME_NO_FOLLOW_UPS = "No follow-up of yours falls due today."
 HOME_NO_DIGEST = "No digest has been posted yet."
+CHECK_MODAL_NOTE = "To send steps or escalate from this answer, run `/reauth-check` with the customer in a channel."
 
 
 def home_last_digest(when: str) -> str:
@@ -817,4 +821,21 @@ def home_last_digest(when: str) -> str:
 
 
 def home_own_escalations(n: int) -> str:
-    return f"*Your open escalations ({n})*"
+    return f"*Cases you took ({n})*"
+
+
+def home_case(customer_id: str, opened_at: datetime, thread_url: str | None) -> str:
+    where = f" · {link(thread_url, 'its thread')}" if thread_url else ""
+    return f"• {escape(customer_id)}, open since {slack_date(opened_at)}{where}"
+
+
+def home_follow_ups(n: int) -> str:
+    return f"*Your follow-ups due today ({n})*"
+
+
+def home_follow_up(customer_id: str, due_at: datetime) -> str:
+    return f"• {escape(customer_id)} at {slack_time(due_at)}: the bot re-checks and tells you"
+
+
+def home_help_article(url: str) -> str:
+    return f"{link(url, 'The help article')} the steps come from"
