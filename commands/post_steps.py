@@ -326,12 +326,15 @@ def plan_post(
     if ticket_id is None:
         raise ValueError("plan_post needs the ticket's id: parse the agent's reference first")
     action = report.recommendation.action
-    if action is Action.HEALTHY:
-        return NothingToPost()
-    if action is not request.action:
-        return CaseChanged(request.action, action)
-    if request.public and action is Action.ESCALATE:
+    if request.public and request.action is Action.ESCALATE:
         return InternalOnly()
+    # The escalation note goes with an escalation, whatever the rules said: an agent may escalate any case.
+    if request.action is not Action.ESCALATE:
+        if action is Action.HEALTHY:
+            return NothingToPost()
+        if action is not request.action:
+            return CaseChanged(request.action, action)
+    action = request.action
     template = choose_template(report.customer.utility, action)
     key = dedupe_key(
         customer_id=report.customer.id,

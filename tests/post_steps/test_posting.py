@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.features.escalations.blocks import escalation_modal
 from bot.features.post_steps.blocks import (
     POST_NOTE_ACTION,
     POST_REPLY_ACTION,
     SENT_MYSELF_ACTION,
     TICKET_MODAL_CALLBACK,
 )
+from bot.features.post_steps.service import StepsPosted, post_escalation_note
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn
 from models import Database
@@ -194,3 +196,18 @@ def test_a_click_after_the_case_changed_posts_nothing(sqlite_db: Database) -> No
         done = click(rig.bot, answer, POST_NOTE_ACTION)
     assert "The case changed since this answer" in done["blocks"][0]["text"]["text"]
     assert standin.requests == [] and posts(sqlite_db) == []
+
+
+def test_the_escalation_form_can_add_the_escalation_note_to_the_ticket(sqlite_db: Database) -> None:
+    add_customer(sqlite_db, "C-2012")  # REAUTH by the rules; the agent escalates anyway
+    with standin_for("zendesk") as standin, running_bot(sqlite_db, standin, Clock(NOW)) as rig:
+        view = escalation_modal("C-2012", TICKET, with_ticket_note=rig.context.helpdesk is not None).to_dict()
+        [box] = [b for b in view["blocks"] if b["block_id"] == "ticket_note"]
+        assert box["element"]["type"] == "checkboxes" and box["element"]["initial_options"]  # ticked by default
+        answer = post_escalation_note(rig.context, "C-2012", TICKET, "U0ALICE")
+    assert isinstance(answer.outcome, StepsPosted) and answer.outcome.public is False
+    [note] = standin.notes(TICKET)
+    assert note.public is False and "Escalated to the re-authorization team" in note.body
+    assert "<!date" not in note.body and "&lt;" not in note.body  # plain text, not Slack's markup
+    assert "2 live authorizations (should be 1)" in note.body  # the reasons, in plain words
+    assert procedures(sqlite_db, "C-2012") == []  # a note is never steps sent

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
@@ -35,6 +36,7 @@ RESOLVE_ACTION = "escalation_resolve"
 SHORTCUT_CALLBACK = "escalate_reauth_case"
 MODAL_CALLBACK = "escalation_submit"
 INPUT_ACTION = "value"  # the action_id of every input in the modal; the block id names the field
+TICKET_NOTE_BLOCK, TICKET_NOTE_VALUE = "ticket_note", "add"
 MAX_SECTION = 3000
 
 
@@ -73,7 +75,9 @@ def read_escalate_button(value: str) -> tuple[str, str | None]:
     return str(data.get("customer") or ""), str(ticket) if ticket else None
 
 
-def escalation_modal(customer: str = "", ticket: Ticket | str | None = None, hint: str | None = None) -> View:
+def escalation_modal(
+    customer: str = "", ticket: Ticket | str | None = None, hint: str | None = None, *, with_ticket_note: bool = False
+) -> View:
     """The form: customer (prefilled when known), reason, optional ticket, optional note."""
     ticket_text = ticket.url or ticket.id if isinstance(ticket, Ticket) else ticket
     blocks: list[Block] = []
@@ -85,6 +89,12 @@ def escalation_modal(customer: str = "", ticket: Ticket | str | None = None, hin
         _input(Field.TICKET, initial=ticket_text or "", optional=True, max_length=2000),
         _input(Field.NOTE, multiline=True, optional=True, max_length=MAX_NOTE),
     ]
+    if with_ticket_note:  # only when a helpdesk is configured to post it
+        option = Option(value=TICKET_NOTE_VALUE, text=messages.ESCALATION_TICKET_NOTE_OPTION)
+        blocks.append(InputBlock(
+            block_id=TICKET_NOTE_BLOCK, label=messages.ESCALATION_TICKET_NOTE_LABEL, optional=True,
+            element=CheckboxesElement(action_id=INPUT_ACTION, options=[option], initial_options=[option]),
+        ))
     return View(
         type="modal",
         callback_id=MODAL_CALLBACK,
@@ -112,6 +122,13 @@ def _input(
             focus_on_load=focus or None,
         ),
     )
+
+
+def wants_ticket_note(view: dict[str, Any]) -> bool:
+    """Whether "add the escalation note to the ticket" stayed ticked."""
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = ((values.get(TICKET_NOTE_BLOCK) or {}).get(INPUT_ACTION) or {}).get("selected_options") or []
+    return any(isinstance(o, dict) and o.get("value") == TICKET_NOTE_VALUE for o in chosen)
 
 
 def form_values(view: dict[str, Any]) -> dict[Field, str]:

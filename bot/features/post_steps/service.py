@@ -24,6 +24,7 @@ from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
 from bot.helpdesk import Posted, Rejected, RetryLater
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
+from bot.terminal_text import mrkdwn_as_text
 from commands.check import Report, build_report
 from commands.policy import Utility, policy_for
 from commands.post_steps import (
@@ -151,7 +152,8 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
             choose_template=lambda utility, action: choose_template(context.templates, utility, action),
             company=context.settings.company_name,
             helpdesk=helpdesk.name,
-            reasons=" ".join(messages.reason_text(reason, report) for reason in report.recommendation.reasons),
+            # Plain text for the helpdesk: Slack's date tokens and entities become what a reader sees.
+            reasons=" ".join(mrkdwn_as_text(messages.reason_text(r, report)) for r in report.recommendation.reasons),
             queued=queued,
         )
         if not isinstance(plan, ReadyToPost):
@@ -168,6 +170,11 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
              click.customer_id, ticket, click.agent, entry.created, state.status)
     return answer(_outcome(state, ticket, already=not entry.created),
                   refresh_report(context, click.customer_id, ticket), ticket)
+
+
+def post_escalation_note(context: BotContext, customer_id: str, ticket: str, agent: str) -> StepsAnswer:
+    """The escalation form's "add an internal note to the ticket": the escalation template, for the team only."""
+    return post_steps(context, PostRequest(customer_id, ticket, Action.ESCALATE, public=False, agent=agent))
 
 
 def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
