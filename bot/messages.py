@@ -5,7 +5,7 @@ Reasons travel as stable codes (`commands.rules.Reason`) and become words only h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.mrkdwn import code, escape, link
 from commands.check import QueryProblem, Report
@@ -55,15 +55,15 @@ QUERY_PROBLEMS: dict[QueryProblem, str] = {
 }
 
 
-def _slack_date(at: datetime, tokens: str, fallback_format: str) -> str:
+def _slack_date(at: datetime, tokens: str, fallback_format: str, zone: tzinfo = UTC) -> str:
     """Slack shows `tokens` in the reader's own time zone; plain text (notifications, search) shows the
-    fallback, in UTC."""
-    return f"<!date^{int(at.timestamp())}^{tokens}|{at.astimezone(UTC).strftime(fallback_format)}>"
+    fallback: a moment in UTC, said so; a day on the customers' (California) calendar, as the header's."""
+    return f"<!date^{int(at.timestamp())}^{tokens}|{at.astimezone(zone).strftime(fallback_format)}>"
 
 
 def slack_date(at: datetime) -> str:
     """`Friday, December 4th, 2026` (or today, tomorrow): a day, such as a check-back date, with its weekday."""
-    return _slack_date(at, "{date_long_pretty}", "%A, %B %-d, %Y")
+    return _slack_date(at, "{date_long_pretty}", "%A, %B %-d, %Y", CUSTOMER_TIME_ZONE)
 
 
 def slack_date_exact(at: datetime) -> str:

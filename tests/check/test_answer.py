@@ -137,3 +137,9 @@ def test_dates_carry_the_weekday_and_moments_the_time() -> None:
     assert moment == f"<!date^{int(NOW.timestamp())}^{{date_short_pretty}} at {{time}}|2026-11-30 17:00 UTC>"
     assert messages.slack_time(NOW).endswith("{date_short_pretty} at {time}|Mon Nov 30, 2026 17:00 UTC>")
     assert Action.WAIT in messages.ACTION_TITLES
+
+
+def test_a_day_falls_back_to_the_customers_calendar_like_the_header() -> None:
+    late = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)  # Thursday 20:00 in California
+    assert messages.slack_date(late).endswith("|Thursday, December 3, 2026>")
+    assert messages.short_day(late) == "Thu Dec 3"
