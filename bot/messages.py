@@ -519,7 +519,6 @@ STEPS_SEND_BUTTON: dict[Action, str] = {
     Action.CONNECT: "Send connect steps to customer",
 }
 STEPS_BUTTON = "Add as internal note"
-STEPS_REPLY_BUTTON = "Send steps to customer"
 STEPS_SENT_MYSELF_BUTTON = "I sent them myself"
 STEPS_AGAIN_BUTTON = "Send again"
 STEPS_CANCEL_BUTTON = "Cancel"
@@ -770,10 +769,6 @@ def open_escalations(total: int, delta: int | None, ages: str) -> str:
 
 def days_stuck(n: int | None) -> str:
     return "since an unknown date" if n is None else f"{days(n)} stuck"
-
-
-def trend(sparkline: str, low: int, high: int, days_shown: int) -> str:
-    return f"Last {days_shown} days: `{sparkline}`  low {low:,} · high {high:,} (· = no digest that day)"
 
 
 def digest_list_part(part: int, parts: int, total: int) -> str:

@@ -1,4 +1,4 @@
-"""The Home tab's own query: the agent's open escalations (its counts are the digest's, `models.digest`)."""
+"""The Home tab's own query: the open cases the agent took (its counts are the digest's, `models.digest`)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,6 @@ class OpenEscalation:
     opened_at: datetime
     channel: str = ""
     parent_ts: str | None = None
-
-
-def open_escalations_by(session: Session, agent: str, *, limit: int = 20) -> list[OpenEscalation]:
-    """The agent's own open escalations, oldest first."""
-    e = EscalationRow
-    rows = session.execute(
-        select(e.customer_id, e.opened_at)
-        .where(e.status == Status.OPEN.value, e.opened_by == agent)
-        .order_by(e.opened_at, e.customer_id)
-        .limit(limit)
-    ).all()
-    return [OpenEscalation(customer_id, opened_at) for customer_id, opened_at in rows]
 
 
 def cases_taken_by(session: Session, agent: str, *, limit: int = 20) -> list[OpenEscalation]:

@@ -1,4 +1,4 @@
-"""The bot's Home tab: the digest's counts live, the agent's own open escalations, the last digest's time.
+"""The bot's Home tab: the agent's cases and follow-ups, the digest's counts live, the last digest's time.
 
 Slack retries an event it thinks was not received, so each `app_home_opened` is claimed by its
 event_id (INSERT into `slack_events`) before anything is published; a failed publish gives the claim
