@@ -24,7 +24,7 @@ from bot.app import build_context, create_app
 from bot.context import utc_now
 from bot.features.check.blocks import check_blocks, not_found_sentence
 from bot.features.check.service import check_with_helpdesk
-from bot.features.digest.blocks import digest_blocks
+from bot.features.digest.blocks import customer_line, digest_blocks
 from bot.features.digest.service import (
     DigestAlreadyPosted,
     DigestBusy,
@@ -241,6 +241,8 @@ def report_json(report: Report) -> dict[str, Any]:
             "action": recommendation.action.value,
             "reasons": [r.value for r in recommendation.reasons],
             "wait_until": recommendation.wait_until.isoformat() if recommendation.wait_until else None,
+            "rule": recommendation.rule,  # the rules table's row: for whoever audits the rules, not agents
+            "as_of": report.now.isoformat(),
         },
     }
 
@@ -393,6 +395,9 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     match outcome:
         case DigestPreview():
             print(blocks_as_text(digest_blocks(outcome.digest)))
+            if outcome.digest.longest:  # what the thread's list starts with
+                print(f"\n{messages.DIGEST_LONGEST_TITLE}")
+                print("\n".join(mrkdwn_as_text(customer_line(c, outcome.digest.as_of)) for c in outcome.digest.longest))
             print(f"\n(dry run: {outcome.digest.total:,} customers in the full list; nothing was claimed or posted)")
             return EXIT_OK
         case DigestPosted():

@@ -22,6 +22,9 @@ class SettingsError(Exception):
     """One setting is missing or malformed; the message names it and says what to do."""
 
 
+DEFAULT_HELP_ARTICLE_URL = "https://www.ohmconnect.com/faq/getting-started/how-to-reauthorize-your-utility-sce"
+
+
 @dataclass(frozen=True)
 class Settings:
     # repr=False: a logged Settings must not print a secret.
@@ -36,6 +39,8 @@ class Settings:
     helpdesk_credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
     templates_dir: Path | None = None
     company_name: str = "OhmConnect"
+    # The help article agents follow, linked from the Home tab.
+    help_article_url: str = DEFAULT_HELP_ARTICLE_URL
     escalation_channel: str | None = None
     digest_channel: str | None = None
     digest_time: time = time(9, 0)
@@ -86,6 +91,7 @@ class Settings:
             helpdesk_credentials=credentials,
             templates_dir=Path(templates) if templates else None,
             company_name=get("COMPANY_NAME") or "OhmConnect",
+            help_article_url=get("HELP_ARTICLE_URL") or DEFAULT_HELP_ARTICLE_URL,
             escalation_channel=_channel("ESCALATION_CHANNEL", get("ESCALATION_CHANNEL")),
             digest_channel=_channel("DIGEST_CHANNEL", get("DIGEST_CHANNEL")),
             digest_time=_clock_time(get("DIGEST_TIME")),

@@ -7,3 +7,4 @@ MAX_HEADER_TEXT = 150
 MAX_SECTION_TEXT = 3000
 MAX_BUTTON_VALUE = 2000
 MAX_PRIVATE_METADATA = 3000
+MAX_OPTION_VALUE = 150  # an option of a menu (overflow, select): its value

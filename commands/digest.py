@@ -135,6 +135,39 @@ class TrendDay:
 
 
 @dataclass(frozen=True)
+class CaseToTake:
+    """An open escalation nobody has taken: its thread is where someone takes it."""
+
+    customer_id: str
+    opened_at: datetime
+    channel: str
+    parent_ts: str | None
+
+
+@dataclass(frozen=True)
+class FollowUpDue:
+    """A follow-up clock that falls due today: the bot re-checks the customer and posts the result."""
+
+    customer_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class ActToday:
+    """What a lead hands out today: escalations nobody has taken, follow-ups falling due (the first few of
+    each, and how many in all)."""
+
+    untaken: tuple[CaseToTake, ...] = ()
+    untaken_total: int = 0
+    follow_ups: tuple[FollowUpDue, ...] = ()
+    follow_ups_total: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.untaken_total and not self.follow_ups_total
+
+
+@dataclass(frozen=True)
 class Digest:
     """One day's digest for one channel."""
 
@@ -144,6 +177,7 @@ class Digest:
     longest: tuple[StuckCustomer, ...]
     previous: PastDigest | None = None
     trend: tuple[TrendDay, ...] = field(default=())
+    act_today: ActToday = field(default=ActToday())
 
     @property
     def total(self) -> int:
@@ -172,6 +206,14 @@ class Digest:
     def sparkline(self) -> str:
         return sparkline([t.total for t in self.trend])
 
+    @property
+    def week_ago(self) -> TrendDay | None:
+        """The trend's total a week ago, or failing that the oldest digest of the trend (None: no earlier one)."""
+        earlier = [t for t in self.trend if t.total is not None and t.day < self.day]
+        exact = [t for t in earlier if t.day == self.day - timedelta(days=7)]
+        found = exact or earlier
+        return found[0] if found else None
+
 
 def compose_digest(
     day: date,
@@ -179,6 +221,7 @@ def compose_digest(
     counts: StuckCounts,
     longest: Sequence[StuckCustomer],
     history: Sequence[PastDigest],
+    act_today: ActToday | None = None,
 ) -> Digest:
     """The digest of `day` from today's counts and the channel's earlier digests (any order, any days)."""
     earlier = sorted((p for p in history if p.day < day), key=lambda p: p.day)
@@ -194,6 +237,7 @@ def compose_digest(
         longest=tuple(longest[:LONGEST_STUCK]),
         previous=earlier[-1] if earlier else None,
         trend=trend,
+        act_today=act_today or ActToday(),
     )
 
 

@@ -48,6 +48,9 @@ class UtilityPolicy:
     wait_days: int
     # FACT (SCE 5-7 days, PG&E reconnect 4-6 days); SDG&E: POLICY, same as SCE. Told to customers and agents.
     verification_days: tuple[int, int]
+    # How long a first connection can take, which is the date a customer sent the connect steps is given.
+    # FACT: PG&E "up to 2 weeks", SCE "up to 7 days" (domain-anchors.md section 4); SDG&E: POLICY, as SCE.
+    first_connection_days: int = 7
 
     @property
     def verification_days_text(self) -> str:
@@ -57,7 +60,7 @@ class UtilityPolicy:
 
 UTILITIES: dict[Utility, UtilityPolicy] = {
     Utility.SCE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(5, 7)),
-    Utility.PGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(4, 6)),
+    Utility.PGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(4, 6), first_connection_days=14),
     Utility.SDGE: UtilityPolicy(_INTERVAL_AND_USAGE, wait_days=7, verification_days=(5, 7)),
 }
 

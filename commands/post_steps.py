@@ -26,6 +26,7 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
     {
         "authorization_count": "how many of the company's authorizations the customer has to revoke",
         "check_back_date": 'the day to check again, e.g. "Friday, December 4"',
+        "check_back_days": 'how long after the customer submits that day is, e.g. "7 days" (commands/policy.py)',
         "company": 'the company the customer authorizes (setting, "OhmConnect" by default)',
         "ticket_id": "the helpdesk ticket the steps are posted to",
         "reasons": "why the case is escalated, in words (escalation note only)",
@@ -97,6 +98,52 @@ def fill_template(template: StepTemplate, values: Mapping[str, str]) -> str:
     if missing:
         raise ValueError(f"{template.name}: no value for {', '.join('$' + name for name in missing)}")
     return Template(postable_text(template.text)).substitute(values)
+
+
+# A wait as a template states it: "5-7 days", "up to 2 weeks", "within a week", "7 days".
+_WAIT = re.compile(
+    r"\b(?:(?P<low>\d+)\s*(?:-|–|to)\s*)?(?P<n>\d+|an?|one|two|three|four)\s+(?P<unit>days?|weeks?)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+
+
+def stated_waits(text: str) -> list[tuple[str, int]]:
+    """Every wait the text states, as (the words, the longest it means in days)."""
+    waits = []
+    for match in _WAIT.finditer(text):
+        n = match.group("n").lower()
+        count = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+        waits.append((match.group(0), count * (7 if match.group("unit").lower().startswith("week") else 1)))
+    return waits
+
+
+def wait_contradictions(name: str, text: str, utility: Utility, action: Action) -> list[str]:
+    """A wait the template states that is longer than the date it gives the customer: "up to 2 weeks" and
+    then "if you are still not connected by <a date 7 days away>" sends them back before the wait is over.
+
+    The template is filled with the values the bot would use (commands/policy.py), so a wait that comes
+    from a placeholder is judged too. Templates without `$check_back_date` give no date to contradict.
+    """
+    if not any(m.group("named") == "check_back_date" or m.group("braced") == "check_back_date"
+               for m in Template.pattern.finditer(postable_text(text))):
+        return []
+    days = check_back_days(utility, action)
+    values = {key: f"${key}" for key in PLACEHOLDERS} | {
+        "verification_days": policy_for(utility).verification_days_text,
+        "check_back_days": _days(days),
+    }
+    filled = Template(postable_text(text)).safe_substitute(values)
+    return [
+        f"{name}: says “{words}” ({_days(longest)}) but gives the customer a date {_days(days)} away "
+        f"($check_back_date): they would come back before the wait is over"
+        for words, longest in stated_waits(filled)
+        if longest > days
+    ]
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
 
 
 def _excerpt(line: str, at: int) -> str:
@@ -198,12 +245,19 @@ class InternalOnly:
 PostPlan = ReadyToPost | ConfirmFirst | CaseChanged | NothingToPost | InternalOnly
 
 
+def check_back_days(utility: Utility, action: Action) -> int:
+    """How long after the customer submits the day they are given to check again is: a first connection
+    can take longer (PG&E: up to 2 weeks) than the verification of a re-authorization."""
+    policy = policy_for(utility)
+    return policy.first_connection_days if action is Action.CONNECT else policy.wait_days
+
+
 def check_back_date(report: Report) -> datetime:
-    """The day to check again: the end of the verification wait, or the wait from now."""
+    """The day to check again: the end of the verification wait, or the wait from now (if they do it today)."""
     recommendation = report.recommendation
     if recommendation.action is Action.WAIT and recommendation.wait_until is not None:
         return recommendation.wait_until
-    return report.now + timedelta(days=policy_for(report.customer.utility).wait_days)
+    return report.now + timedelta(days=check_back_days(report.customer.utility, recommendation.action))
 
 
 def customer_day(at: datetime) -> str:
@@ -217,6 +271,7 @@ def step_values(report: Report, *, company: str, ticket_id: str, reasons: str) -
     return {
         "authorization_count": str(len(report.live)),
         "check_back_date": customer_day(check_back_date(report)),
+        "check_back_days": _days(check_back_days(report.customer.utility, report.recommendation.action)),
         "company": company,
         "ticket_id": ticket_id,
         "reasons": reasons,
@@ -242,7 +297,9 @@ def key_prefix(customer_id: str) -> str:
 
 
 def earlier_sends(report: Report, queued: Sequence[EarlierSend], *, key: str) -> tuple[EarlierSend, ...]:
-    """Steps sent within the wait window, and queued posts other than this one, newest first."""
+    """Steps sent within the wait window, and queued posts other than this one, newest first.
+
+    `queued` holds replies only: a queued internal note will not reach the customer either."""
     window = timedelta(days=policy_for(report.customer.utility).wait_days)
     sent = [
         EarlierSend(p.sent_at, p.agent, p.ticket_id)
@@ -269,12 +326,15 @@ def plan_post(
     if ticket_id is None:
         raise ValueError("plan_post needs the ticket's id: parse the agent's reference first")
     action = report.recommendation.action
-    if action is Action.HEALTHY:
-        return NothingToPost()
-    if action is not request.action:
-        return CaseChanged(request.action, action)
-    if request.public and action is Action.ESCALATE:
+    if request.public and request.action is Action.ESCALATE:
         return InternalOnly()
+    # The escalation note goes with an escalation, whatever the rules said: an agent may escalate any case.
+    if request.action is not Action.ESCALATE:
+        if action is Action.HEALTHY:
+            return NothingToPost()
+        if action is not request.action:
+            return CaseChanged(request.action, action)
+    action = request.action
     template = choose_template(report.customer.utility, action)
     key = dedupe_key(
         customer_id=report.customer.id,
@@ -284,7 +344,9 @@ def plan_post(
         public=request.public,
         generation=len(report.procedures),
     )
-    earlier = earlier_sends(report, queued, key=key)
+    # Only a reply reaches the customer, so only a reply can make them redo the procedure: an internal
+    # note is never held back, and is never counted as steps sent.
+    earlier = earlier_sends(report, queued, key=key) if request.public else ()
     if earlier and (request.confirmed_after is None or len(earlier) > request.confirmed_after):
         return ConfirmFirst(earlier, policy_for(report.customer.utility).wait_days)
     body = fill_template(template, step_values(report, company=company, ticket_id=ticket_id, reasons=reasons))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
     text,
     update,
@@ -276,3 +277,23 @@ def _insert(session: Session) -> Any:
 
 def _one_row(session: Session, statement: Any) -> bool:
     return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+
+def untaken_escalations(session: Session, limit: int = 10) -> tuple[list[Escalation], int]:
+    """Open escalations nobody has taken, oldest first (the first `limit`), and how many in all."""
+    untaken = (EscalationRow.status == Status.OPEN.value, EscalationRow.taken_by.is_(None))
+    rows = session.scalars(select(EscalationRow).where(*untaken).order_by(EscalationRow.opened_at).limit(limit))
+    total = session.scalar(select(func.count()).select_from(EscalationRow).where(*untaken)) or 0
+    return [to_escalation(row) for row in rows], total
+
+
+def follow_ups_due_by(
+    session: Session, until: datetime, *, agent: str | None = None, limit: int = 10
+) -> tuple[list[FollowUp], int]:
+    """Pending follow-ups due before `until` (of `agent`, when given), soonest first, and how many in all."""
+    due = [FollowUpRow.status == FollowUpStatus.PENDING, FollowUpRow.due_at < until]
+    if agent is not None:
+        due.append(FollowUpRow.agent == agent)
+    rows = session.scalars(select(FollowUpRow).where(*due).order_by(FollowUpRow.due_at).limit(limit))
+    total = session.scalar(select(func.count()).select_from(FollowUpRow).where(*due)) or 0
+    return [FollowUp(r.id, r.customer_id, r.due_at, r.escalation_id, r.agent) for r in rows], total

@@ -45,6 +45,7 @@ def test_check_json_has_the_documented_shape(workdir: Path, capsys: pytest.Captu
     }
     assert data["recommendation"] == {
         "action": "REAUTH", "reasons": ["duplicate_authorizations", "scope_incomplete"], "wait_until": None,
+        "rule": 4, "as_of": "2026-11-30T17:00:00+00:00",  # for whoever audits the rules; agents never see these
     }
 
 
@@ -53,6 +54,7 @@ def test_check_wait_gives_the_date(workdir: Path, capsys: pytest.CaptureFixture[
     assert code == 0
     assert data["recommendation"] == {
         "action": "WAIT", "reasons": ["verification_window"], "wait_until": "2026-12-04T12:00:00+00:00",
+        "rule": 6, "as_of": "2026-11-30T17:00:00+00:00",
     }
 
 
@@ -74,7 +76,8 @@ def test_check_prints_readable_text(workdir: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     assert main(["check", "C-1008", "--as-of", AS_OF]) == 0
     out = capsys.readouterr().out
-    assert "Escalate: the procedure did not work" in out and "ticket 4302" in out
+    assert out.startswith("Escalate to the re-authorization team · C-1008 (SCE)") and "ticket 4302" in out
+    assert "rule" not in out and "As of" not in out
 
 
 def test_import_a_bad_file_names_file_and_line_and_writes_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from bot.demo.harness import LocalBot
 from bot.demo.stage import banner, indent, say
@@ -27,6 +28,17 @@ SHOWCASE = [
 
 def tour_check(bot: LocalBot) -> None:
     banner("/reauth-check: one customer per row of the rules table, then the bad inputs")
+    # Each answer's rule goes to the log (INFO), not to agents; the showcase labels already name it.
+    logger = logging.getLogger("bot.features.check")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        _showcase(bot)
+    finally:
+        logger.setLevel(level)
+
+
+def _showcase(bot: LocalBot) -> None:
     for query, why in SHOWCASE:
         acked = bot.slash(query)
         say()

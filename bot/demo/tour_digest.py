@@ -5,15 +5,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from datetime import timedelta
 
 from bot.app import build_context
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
 from bot.demo.stage import DEMO_NOW, banner, indent, say
 from bot.features.digest.service import DigestOutcome, DigestPosted, DigestScheduler
+from bot.features.escalations.service import Opened, escalate, post_now
+from bot.settings import Settings
 from bot.terminal_text import blocks_as_text
+from commands.escalations import read_form
 
 DIGEST_CHANNEL = "C0DIGEST"
+ESCALATION_CHANNEL = "C0ESCALATE"
 AGENT = "U0AGENT"
 
 
@@ -25,6 +30,7 @@ def tour_digest(bot: LocalBot) -> None:
     try:
         settings = dataclasses.replace(bot.settings, digest_channel=DIGEST_CHANNEL)
         instances = [build_context(settings, db=bot.db, clock=bot.clock) for _ in range(2)]
+        _before_today(bot, settings)
         say(f"  {DEMO_NOW:%H:%M} UTC is {settings.digest_time:%H:%M} in {settings.digest_tz.key}: the digest is due.")
         say("  Two instances' schedulers tick at the same moment; the database lets one of them post.")
         outcomes = _race([DigestScheduler(c, DIGEST_CHANNEL) for c in instances])
@@ -45,11 +51,22 @@ def tour_digest(bot: LocalBot) -> None:
             say(f"  {name}, first lines:")
             say(indent("\n".join(lines[:4])))
         again = DigestScheduler(instances[0], DIGEST_CHANNEL)
-        say(f"  a restarted instance ticks again: {type(again.tick()).__name__}; "
-            f"messages in #digest: {len([m for m in bot.slack.messages(DIGEST_CHANNEL) if not m['thread_ts']])}")
+        say(f"  a restarted instance ticks again: {type(again.tick()).__name__}; messages in #digest: "
+            f"{len([m for m in bot.slack.messages(DIGEST_CHANNEL) if not m['thread_ts']])}")
         _home(bot, instances[0])
     finally:
         logger.setLevel(level)
+
+
+def _before_today(bot: LocalBot, settings: Settings) -> None:
+    """A case escalated this morning that nobody took: what the digest's "Act today" is for."""
+    escalating = dataclasses.replace(settings, escalation_channel=ESCALATION_CHANNEL)
+    context = build_context(escalating, db=bot.db, clock=lambda: DEMO_NOW - timedelta(hours=1))
+    form = read_form("C-1004", "Steps sent twice this month, still no data", "4488", "")
+    assert not isinstance(form, dict)
+    outcome = escalate(context, "C-1004", form, "U0ALICE")
+    post_now(context, outcome.entries if isinstance(outcome, Opened) else [])
+    say("  An hour ago @U0ALICE escalated C-1004; nobody has taken it yet.")
 
 
 def _race(schedulers: list[DigestScheduler]) -> list[DigestOutcome | None]:

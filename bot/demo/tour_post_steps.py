@@ -1,5 +1,5 @@
-"""The tour's "Post steps to ticket" step: a new ticket's link finds C-1005 through the ticket's requester,
-and the steps land on that stand-in Zendesk ticket, once.
+"""The tour's "send the steps" step: a new ticket's link finds C-1005 through the ticket's requester, the reply
+lands on that stand-in Zendesk ticket, once; a note does not count.
 
 A Zendesk stand-in runs on 127.0.0.1; a second instance of the real app, configured for it through its
 settings (HELPDESK, HELPDESK_URL, credentials), shares the demo's Slack stand-in, database and clock.
@@ -8,6 +8,7 @@ settings (HELPDESK, HELPDESK_URL, credentials), shares the demo's Slack stand-in
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 
 from bot.demo.harness import LocalBot
 from bot.demo.stage import banner, indent, say
-from bot.features.post_steps.blocks import POST_NOTE_ACTION
+from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION
 from bot.standins.helpdesk import ZendeskStandIn
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 
@@ -25,7 +26,7 @@ TICKET = "4521"
 
 
 def tour_post_steps(bot: LocalBot) -> None:
-    banner("Post steps to ticket: the canned steps land on the customer's Zendesk ticket, exactly once")
+    banner("Send the steps: the reply lands on the customer's Zendesk ticket, exactly once")
     # The story's own lines say what happens; the INFO log would only repeat it.
     logger = logging.getLogger("bot")  # every module of the app, helpdesk clients included
     level = logger.level
@@ -55,45 +56,84 @@ def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:
     reads = [f"{r.method} {r.path}" for r in zendesk.requests]
     say(f"  no procedure names ticket {TICKET}, so the bot asked Zendesk who opened it ({', '.join(reads)})")
     say("  and looked the customer up by that e-mail; the buttons post to this ticket:")
-    lines = blocks_as_text(answer["blocks"]).splitlines()
-    say(indent("\n".join([*lines[:4], "…", *lines[-3:]])))
+    say(indent(blocks_as_text(answer["blocks"])))
 
     say()
-    say('* the agent clicks "Post steps to ticket" (a signed block_actions request)')
-    outcome, seconds = _click(bot, answer)
-    say(f"  acked at once; the answer is replaced in place {seconds * 1000:.0f} ms later:")
+    say('* the agent clicks the primary button: a form shows the exact reply and the ticket first')
+    key, view = _open_reply(bot, answer)
+    preview = next(b for b in view["blocks"] if b.get("block_id") == "preview")
+    say(indent(blocks_as_text([view["blocks"][0]])))
+    say(indent(_first_lines(mrkdwn_as_text(preview["text"]["text"]), 4) + "\n  >..."))
+    ticket = next(b for b in view["blocks"] if b.get("block_id") == "ticket")["element"].get("initial_value")
+    say(f"  Ticket: [{ticket}]      [ {view['submit']['text']} ]")
+    started = time.perf_counter()
+    _submit(bot, view, ticket)
+    outcome = bot.slack.wait_for_responses(key, 1, 30)[0]
+    seconds = time.perf_counter() - started
+    say(f"* submitted; the answer is replaced in place {seconds * 1000:.0f} ms later:")
     say(indent(mrkdwn_as_text(outcome["blocks"][0]["text"]["text"])))
 
-    [note] = zendesk.notes(TICKET)
+    [reply] = zendesk.notes(TICKET)
     request = next(r for r in reversed(zendesk.requests) if r.method == "PUT")
     say()
     say(f"* what landed on Zendesk ticket {TICKET}: {request.method} {request.path}, "
-        f"comment public={str(note.public).lower()} (an internal note)")
-    say(indent(note.body))
+        f"comment public={str(reply.public).lower()} (a reply the customer is e-mailed)")
+    say(indent(reply.body))
 
     say()
-    say('* a second click on the same button: the guardrail asks first, and says when and by whom')
-    again, _ = _click(bot, answer)
+    say("* sending it again: the guardrail asks first, and says when and by whom")
+    key, view = _open_reply(bot, answer)
+    _submit(bot, view, TICKET)
+    again = bot.slack.wait_for_responses(key, 1, 30)[0]
     say(indent(_last_lines(blocks_as_text(again["blocks"]), 4)))
     say(f"  comments on ticket {TICKET}: {len(zendesk.notes(TICKET))}")
 
     say()
-    say(f"$ /reauth-check {CUSTOMER}    (the next check counts the procedure the post recorded)")
+    say('* "Add as internal note" instead: only the team sees it, so it is not counted as steps sent')
+    noted = _click(bot, answer, POST_NOTE_ACTION)
+    say(indent(_first_lines(blocks_as_text(noted["blocks"]), 2)))
+
+    say()
+    say(f"$ /reauth-check {CUSTOMER}    (the next check counts the reply, not the note)")
     after = bot.answer(bot.slash(CUSTOMER))
     say(indent(blocks_as_text(after["blocks"])))
 
 
-def _click(bot: LocalBot, answer: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    [value] = [element["value"] for block in answer["blocks"] if block["type"] == "actions"
-               for element in block["elements"] if element["action_id"] == POST_NOTE_ACTION]
+def _open_reply(bot: LocalBot, answer: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Click the primary "Send ... to customer"; the response key and the form it opened."""
+    opened = len(bot.slack.calls_to("views.open"))
     key = f"demo-{uuid.uuid4().hex[:8]}"
-    started = time.perf_counter()
     response = bot.send(bot.requests.block_actions(
-        action_id=POST_NOTE_ACTION, value=value, response_url=bot.slack.response_url(key),
+        action_id=POST_REPLY_ACTION, value=_value(answer, POST_REPLY_ACTION), response_url=bot.slack.response_url(key),
     ))
     assert response.status_code == 200, response.text
-    outcome = bot.slack.wait_for_responses(key, 1, 30)[0]
-    return outcome, time.perf_counter() - started
+    view = bot.slack.wait_for("views.open", opened + 1, 10)[-1].args["view"]
+    return key, json.loads(view) if isinstance(view, str) else view
+
+
+def _submit(bot: LocalBot, view: dict[str, Any], ticket: str) -> None:
+    values = {"ticket": {"value": {"type": "plain_text_input", "value": ticket}}}
+    response = bot.send(bot.requests.view_submission(view=view, state_values=values))
+    assert response.status_code == 200 and response.text == "", response.text
+
+
+def _click(bot: LocalBot, answer: dict[str, Any], action_id: str) -> dict[str, Any]:
+    key = f"demo-{uuid.uuid4().hex[:8]}"
+    response = bot.send(bot.requests.block_actions(
+        action_id=action_id, value=_value(answer, action_id), response_url=bot.slack.response_url(key),
+    ))
+    assert response.status_code == 200, response.text
+    return bot.slack.wait_for_responses(key, 1, 30)[0]
+
+
+def _value(answer: dict[str, Any], action_id: str) -> str:
+    [value] = [element["value"] for block in answer["blocks"] if block["type"] == "actions"
+               for element in block["elements"] if element.get("action_id") == action_id]
+    return str(value)
+
+
+def _first_lines(text: str, count: int) -> str:
+    return "\n".join(text.splitlines()[:count])
 
 
 def _last_lines(text: str, count: int) -> str:

@@ -79,6 +79,9 @@ MAX_URL = 3000
 MAX_ID = 255  # action_id, block_id, callback_id, external_id
 MAX_ACTIONS_ELEMENTS = 25
 MAX_CONTEXT_ELEMENTS = 10
+MAX_OVERFLOW_OPTIONS = 5
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
 MAX_INPUT_LABEL = 2000
 MAX_PRIVATE_METADATA = 3000
 MAX_VIEW_TITLE = 24  # also submit and close
@@ -252,6 +255,14 @@ def _check_element(element: Any, pointer: str, errors: list[str]) -> None:
         _check_text(element.get("text"), f"{pointer}/text", MAX_BUTTON_TEXT, errors, plain_only=True)
         _check_length(element.get("value"), MAX_BUTTON_VALUE, f"{pointer}/value", errors)
         _check_length(element.get("url"), MAX_URL, f"{pointer}/url", errors)
+    elif element["type"] == "overflow":
+        options = _check_list(element.get("options"), MAX_OVERFLOW_OPTIONS, f"{pointer}/options", errors)
+        for j, option in enumerate(options):
+            at = f"{pointer}/options/{j}"
+            _check_text(option.get("text") if isinstance(option, dict) else None, f"{at}/text", MAX_OPTION_TEXT,
+                        errors, plain_only=True)
+            _check_length(option.get("value") if isinstance(option, dict) else None, MAX_OPTION_VALUE,
+                          f"{at}/value", errors)
 
 
 def _check_list(value: Any, limit: int, pointer: str, errors: list[str]) -> list[Any]:

@@ -212,9 +212,17 @@ class SlackRequests:
             "type": action_type,
             "action_ts": self._action_ts(),
         }
-        chosen_value = value if value is not None else element.get("value")
-        if chosen_value is not None:
-            action["value"] = chosen_value
+        if element.get("type") == "overflow":
+            # An overflow menu reports the option chosen (the one with `value`, else the first), not a value.
+            options = element.get("options") or [{}]
+            chosen = next((o for o in options if value is None or o.get("value") == value), options[0])
+            action["type"] = "overflow"
+            action.pop("text")
+            action["selected_option"] = dict(chosen)
+        else:
+            chosen_value = value if value is not None else element.get("value")
+            if chosen_value is not None:
+                action["value"] = chosen_value
 
         payload: JsonDict = {
             "type": "block_actions",

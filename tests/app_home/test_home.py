@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.demo.harness import LocalBot
 from bot.features.digest.service import DigestPosted, run_digest
@@ -18,6 +19,7 @@ from bot.terminal_text import mrkdwn_as_text
 from commands.digest import EscalationAge
 from models import Database
 from models.digest.queries import escalation_ages
+from models.escalations import EscalationRow, record_parent, schedule_follow_up, take
 from tests.clock import Clock
 from tests.digest.conftest import (
     CHANNEL,
@@ -122,30 +124,77 @@ def test_the_messages_tab_draws_nothing(bot: LocalBot, slack: SlackStandIn) -> N
     assert slack.calls_to("views.publish") == []
 
 
-def test_the_home_tab_shows_live_counts_own_escalations_and_the_last_digest(
+def test_the_home_tab_is_about_the_agent_first_then_the_team(
     db: Database, bot: LocalBot, slack: SlackStandIn, customers: Customers, escalations: EscalationTable
 ) -> None:
     for n in range(3):
         customers.stuck(f"C-00{n}")
     customers.add("C-010", authorizations=(("active", NOW - timedelta(days=2), "FB=1_3", None),))
-    escalations.open("C-000", AGENT, NOW - timedelta(days=2))
-    escalations.open("C-001", "U0SOMEONE", NOW - timedelta(hours=2))
+    escalations.open("C-000", "U0SOMEONE", NOW - timedelta(days=2))  # opened by a colleague, taken by the agent
+    escalations.open("C-001", AGENT, NOW - timedelta(hours=2))  # opened by the agent, taken by nobody
+    with db.transaction() as session:
+        [case] = session.scalars(select(EscalationRow).where(EscalationRow.customer_id == "C-000")).all()
+        take(session, case.id, agent=AGENT, at=NOW)
+        record_parent(session, case.id, "1700000000.000200")
+        schedule_follow_up(session, "C-002", NOW + timedelta(hours=3), at=NOW, agent=AGENT)
+        schedule_follow_up(session, "C-010", NOW + timedelta(hours=3), at=NOW, agent="U0SOMEONE")  # not theirs
     posted = run_digest(make_context(db, slack, Clock(NOW)), DAY, CHANNEL)
     assert isinstance(posted, DigestPosted)
 
     bot.send(bot.requests.event_callback(home_event(), event_id="Ev400"))
     slack.wait_for("views.publish")
+    view = slack.home_view(AGENT)
+    assert view is not None
+    [check_button] = view["blocks"][1]["elements"]
+    assert (check_button["text"]["text"], check_button["style"]) == ("Check a customer", "primary")
     shown = home_text(slack)
-
+    lines = shown.split("\n")
+    # The agent's work first: the case they took (with its thread), their follow-ups due today.
+    took = lines.index("Cases you took (1)")
+    assert lines[took + 1].startswith("• C-000, open since")
+    assert "C-001" not in shown  # opened by the agent, but nobody took it: not their case to work
+    assert "https://slack.com/archives/x/p1700000000000200" in shown
+    due = lines.index("Your follow-ups due today (1)")
+    assert lines[due + 1].startswith("• C-002 at") and "C-010" not in lines[due + 1]
+    # Then the team's counts, zero rows hidden, the help article and the last digest.
+    assert took < due < lines.index("The team's stuck customers, live")
     assert "4 stuck customers" in shown
     assert "Past the verification window, still not connected: 3" in shown
     assert "Partial scope: data types not all shared: 1" in shown
-    assert "Open escalations: 2: 1 under a day · 1 1-3 days · 0 3-7 days · 0 over a week" in shown
-    assert "Your open escalations (1)" in shown and "C-000" in shown and "C-001" not in shown
+    assert "without a grant date" not in shown
+    assert "Open escalations: 2: 1 under a day · 1 1-3 days" in shown
     assert "Last daily digest: 2026-11-30 17:00 UTC" in shown
+    assert "The help article (https://www.ohmconnect.com/faq/getting-started/how-to-reauthorize-your-utility-sce)" in (
+        shown)
     # The digest counted the same escalations.
     digest_text = str(slack.message(CHANNEL, posted.ts)["blocks"])
     assert "Open escalations: *2*: 1 under a day" in digest_text
+
+
+def test_check_a_customer_from_the_home_tab(
+    db: Database, bot: LocalBot, slack: SlackStandIn, customers: Customers
+) -> None:
+    customers.stuck("C-000")
+    request = bot.requests.block_actions(action_id="home_check_customer", user_id=AGENT,
+                                         view={"id": "V0HOME", "type": "home", "blocks": []})
+    assert bot.send(request).status_code == 200
+    [opened] = slack.wait_for("views.open")
+    form = opened.args["view"]
+
+    def submit(text: str) -> dict[str, Any]:
+        values = {"customer": {"value": {"type": "plain_text_input", "value": text}}}
+        response = bot.send(bot.requests.view_submission(view=form, state_values=values, user_id=AGENT))
+        assert response.status_code == 200
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    refused = submit("two words here")
+    assert refused["response_action"] == "errors" and "Give one customer" in refused["errors"]["customer"]
+    answered = submit("C-000")
+    assert answered["response_action"] == "update"
+    blocks = answered["view"]["blocks"]
+    assert blocks[0]["text"]["text"].endswith("· C-000 (SCE)")
+    assert all(b["type"] != "actions" for b in blocks)  # acting on it happens where a response_url exists
 
 
 def test_escalation_ages_fall_in_their_buckets(

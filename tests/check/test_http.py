@@ -34,9 +34,8 @@ def test_a_good_command_is_acked_empty_then_answered_on_response_url(bot: LocalB
     assert acked.body == ""
     answer = bot.slack.wait_for_responses(acked.response_key, 1)[0]
     blocks = json.dumps(answer["blocks"])
-    assert "Wait: the utility is still verifying" in blocks
-    assert "Check back on" in blocks and "Fri Dec 4, 2026" in blocks
-    assert "A-1007" in blocks and "scope complete" in blocks
+    assert answer["blocks"][0]["text"]["text"] == "Wait until Fri Dec 4 \u00b7 C-1007 (SCE)"
+    assert "check back on" in blocks and "Friday, December 4, 2026" in blocks
     assert "C-1007" in answer["text"] and "@" not in answer["text"]  # the notification text carries no e-mail
     with bot.db.sessions() as session:
         audit = session.scalars(select(LookupRow)).all()
@@ -177,3 +176,19 @@ def test_the_same_flow_on_both_databases(db: Database) -> None:
         acked = running.slash("https://acme.zendesk.com/agent/tickets/4488")
         answer = answer_text(running, acked.response_key)
     assert "C-1004" in answer and "Escalate" in answer
+
+
+def test_the_check_button_of_an_ambiguous_match_answers_for_that_customer(bot: LocalBot) -> None:
+    acked = bot.slash("pat.lee@example.com", user_id="U0ALICE")
+    listed = bot.slack.wait_for_responses(acked.response_key, 1)[0]
+    [second] = [b["accessory"] for b in listed["blocks"][1:] if "C-1011" in b["text"]["text"]]
+    key = "check-button"
+    request = bot.requests.block_actions(action_id=second["action_id"], value=second["value"], user_id="U0ALICE",
+                                         response_url=bot.slack.response_url(key))
+    assert bot.send(request).status_code == 200
+    answer = bot.slack.wait_for_responses(key, 1)[0]
+    assert answer["replace_original"] is True
+    assert answer["blocks"][0]["text"]["text"].endswith("· C-1011 (SCE)")
+    with bot.db.sessions() as session:
+        audit = session.scalars(select(LookupRow)).all()
+    assert [(a.customer_id, a.agent) for a in audit] == [("C-1011", "U0ALICE")]

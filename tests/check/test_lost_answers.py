@@ -94,5 +94,5 @@ def test_a_posting_answer_slack_refuses_comes_as_an_ephemeral_message(sqlite_db:
         assert rig.bot.send(request).status_code == 200
         [call] = slack.wait_for("chat.postEphemeral", 1, timeout=15.0)
     assert call.args["user"] == "U0AGENT" and call.args["channel"] == "C0SUPPORT"
-    assert "Steps posted" in call.args["text"] and "replace_original" not in call.args
+    assert "as an internal note" in call.args["text"] and "replace_original" not in call.args
     assert len(standin.notes(TICKET)) == 1  # the post itself happened once

@@ -119,7 +119,7 @@ def test_a_new_ticket_finds_the_customer_through_its_requester(
         assert "@" not in answer["text"]
         # The ticket is the one the buttons post to.
         outcome = click(rig.bot, answer, POST_NOTE_ACTION)
-    assert ":white_check_mark: Steps posted" in text_of(outcome)
+    assert f" {NEW_TICKET}> as an internal note" in text_of(outcome)
     assert len(standin.notes(NEW_TICKET)) == 1
     assert_reads_follow_the_contract(standin)
 

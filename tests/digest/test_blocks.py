@@ -202,14 +202,18 @@ def test_the_digest_never_shows_an_email(db: Database, slack: SlackStandIn, cust
     assert "secret.person" not in everything and "Secret Person" not in everything
 
 
-def test_trend_shows_no_digest_days(db: Database, slack: SlackStandIn, customers: Customers) -> None:
+def test_the_trend_is_numbers_from_the_oldest_digest_within_a_week(
+    db: Database, slack: SlackStandIn, customers: Customers
+) -> None:
     customers.stuck("C-001")
     clock = Clock(NOW)
     context = make_context(db, slack, clock)
     for offset in (0, 1, 3):
         clock.set(NOW + timedelta(days=offset))
+        if offset == 3:
+            customers.stuck("C-002")
         run_digest(context, DAY + timedelta(days=offset), CHANNEL)
-    last = top_level(slack)[-1]
-    trend = next(e["text"] for b in last["blocks"] if b["type"] == "context" for e in b["elements"]
-                 if "Last 14 days" in e["text"])
-    assert "`··········██·█`" in trend  # Mon, Tue, no digest Wed, Thu
+    first, _, last = top_level(slack)
+    context_line = next(e["text"] for b in last["blocks"] if b["type"] == "context" for e in b["elements"])
+    assert context_line.startswith("1 3 days ago → 2 today")  # Mon, Tue, no digest Wed, Thu
+    assert "→" not in json.dumps(first["blocks"])  # the first digest has nothing to compare with

@@ -39,7 +39,7 @@ def test_dry_run_prints_the_digest_and_claims_nothing(
     assert main(["digest", "--dry-run"]) == 0
 
     out = capsys.readouterr().out
-    assert "2 customers are stuck" in out
+    assert "2 stuck" in out and "Act today" in out
     assert "C-001" in out and "C-002" in out
     assert "nothing was claimed or posted" in out
     assert digests(env) == 0 and slack.calls == []

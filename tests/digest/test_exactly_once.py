@@ -235,7 +235,7 @@ def test_the_digest_records_counts_and_total_for_the_next_one(
     assert second.digest.total_change == 1
     assert [t.total for t in second.digest.trend][-2:] == [2, 3]
     text = _texts(slack.message(CHANNEL, second.ts))
-    assert "3 customers are stuck* (+1 since Mon Nov 30)" in text
+    assert "*3 stuck, +1 since Monday*" in text
 
 
 def _texts(message: dict[str, Any]) -> str:

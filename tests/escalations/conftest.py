@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.app import build_context, create_app
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.features.escalations.blocks import ESCALATE_ACTION
+from bot.features.escalations.blocks import ESCALATE_ACTION, ESCALATE_MENU_ACTION
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
@@ -98,7 +98,10 @@ class Escalations:
     def click_escalate(self, answer: dict[str, Any], user: str = "U0AGENT") -> dict[str, Any]:
         """Click Escalate under a check answer; the modal it opened."""
         opened = len(self.slack.calls_to("views.open"))
-        request = self.bot.requests.block_actions(action_id=ESCALATE_ACTION, message=answer, user_id=user,
+        # Escalate is the button when the rules say ESCALATE, else the overflow menu's option.
+        ids = [e.get("action_id") for b in answer.get("blocks") or [] for e in b.get("elements") or []]
+        action_id = ESCALATE_ACTION if ESCALATE_ACTION in ids else ESCALATE_MENU_ACTION
+        request = self.bot.requests.block_actions(action_id=action_id, message=answer, user_id=user,
                                                   response_url=self.slack.response_url())
         assert self.bot.send(request).status_code == 200
         return self.opened_view(opened + 1)

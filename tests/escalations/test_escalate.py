@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -19,17 +20,21 @@ def escalation_rows(cases: Escalations) -> list[EscalationRow]:
         return list(session.scalars(select(EscalationRow).order_by(EscalationRow.id)))
 
 
-def test_the_escalate_button_is_primary_only_when_the_rules_say_escalate(cases: Escalations) -> None:
-    def button(query: str) -> dict[str, object]:
+def test_escalate_is_the_one_primary_button_only_when_the_rules_say_escalate(cases: Escalations) -> None:
+    def elements(query: str) -> list[dict[str, Any]]:
         blocks = cases.check(query)["blocks"]
         actions = next(b for b in blocks if b["type"] == "actions")
-        found: dict[str, object] = next(e for e in actions["elements"] if e["action_id"] == "escalate")
+        found: list[dict[str, Any]] = actions["elements"]
         return found
 
-    escalate = button("C-1008 4302")
-    assert escalate["style"] == "primary"
+    [escalate] = elements("C-1008 4302")
+    assert escalate["action_id"] == "escalate" and escalate["style"] == "primary"
     assert json.loads(str(escalate["value"])) == {"customer": "C-1008", "ticket": "4302"}
-    assert "style" not in button("C-1007")
+    # WAIT: the "please wait" reply is primary; Escalate waits in the overflow menu.
+    wait = elements("C-1007")
+    assert [e["type"] for e in wait] == ["button", "button", "overflow"] and wait[0]["style"] == "primary"
+    [option] = wait[2]["options"]
+    assert option["text"]["text"] == "Escalate" and json.loads(option["value"])["customer"] == "C-1007"
 
 
 def test_escalating_posts_one_parent_with_the_case_and_buttons(cases: Escalations) -> None:
@@ -44,13 +49,19 @@ def test_escalating_posts_one_parent_with_the_case_and_buttons(cases: Escalation
 
     parent = cases.parent_of("C-1008")
     shown = json.dumps(parent["blocks"])
-    assert "Escalated: C-1008" in shown and "SCE" in shown
+    assert parent["blocks"][0]["text"]["text"] == "Open \u00b7 C-1008 (SCE) \u00b7 nobody has it"
+    assert parent["text"].startswith("Open \u00b7 C-1008 (SCE) \u00b7 nobody has it: Re-authorized after our steps")
+    # Why first, right under the header; the case as escalated comes last, in grey.
+    why = parent["blocks"][1]["text"]["text"]
+    assert "*Why*: Re-authorized after our steps" in why and "call after 5pm" in why
+    assert "ticket 4302" in why and "<@U0ALICE>" in why and "nobody has taken it yet" in why
     assert "h...@example.com" in shown and "hana.sato" not in texts(cases.slack.messages(CHANNEL))
-    assert "Escalate: the procedure did not work" in shown and "Re-authorized after support sent the steps" in shown
-    assert "A-1008" in shown and "ticket 4302" in shown and "<@U0ALICE>" in shown
-    assert "call after 5pm" in shown and "nobody has taken it yet" in shown
-    buttons = [e["text"]["text"] for b in parent["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["Take it", "Resolve"]
+    assert "Escalate to the re-authorization team" in shown and "Re-authorized after support sent the steps" in shown
+    assert parent["blocks"][-1]["type"] == "context"
+    [actions] = [b for b in parent["blocks"] if b["type"] == "actions"]
+    take, resolve = actions["elements"]
+    assert (take["text"]["text"], take["style"]) == ("Take it", "primary")
+    assert resolve["text"]["text"] == "Resolve" and resolve["confirm"]["title"]["text"] == "Resolve this case?"
     [row] = escalation_rows(cases)
     assert (row.customer_id, row.status, row.opened_by, row.ticket_id, row.channel, row.parent_ts) == (
         "C-1008", Status.OPEN, "U0ALICE", "4302", CHANNEL, parent["ts"])

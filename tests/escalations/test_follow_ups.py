@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import build_context
+from bot.features.escalations.blocks import TAKE_ACTION
 from bot.features.escalations.follow_ups import FollowUpWorker
 from bot.features.escalations.service import schedule_follow_up
 from bot.settings import Settings
@@ -128,3 +129,13 @@ def test_steps_sent_then_wait_gets_the_checking_agent_a_dm_when_the_window_ends(
     assert dm["text"].startswith(":alarm_clock: Follow-up on C-1007 (SCE)")
     assert "@example.com" not in dm["text"]
     assert cases.slack.messages(CHANNEL) == []
+
+
+def test_a_follow_up_mentions_whoever_took_the_case(cases: Escalations) -> None:
+    parent = cases.escalate("C-1007")
+    cases.click(TAKE_ACTION, parent, "U0BOB")
+    cases.wait_thread(parent, 2)  # the clock is set; Bob took it
+    cases.clock.advance(timedelta(days=5))
+    assert FollowUpWorker(cases.instances[0].context).run_once() == 1
+    replies = cases.wait_thread(parent, 3)
+    assert replies[2].startswith(":alarm_clock: <@U0BOB>: Follow-up: the wait window ended")

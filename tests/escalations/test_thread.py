@@ -48,7 +48,7 @@ def test_later_events_land_in_the_right_thread(cases: Escalations, tmp_path: Pat
 
     hana_thread = cases.thread(hana)
     assert len(hana_thread) == 1
-    assert "<@U0BOB> ran /reauth-check" in hana_thread[0] and "Escalate: the procedure did not work" in hana_thread[0]
+    assert "<@U0BOB> ran /reauth-check" in hana_thread[0] and "Escalate to the re-authorization team" in hana_thread[0]
     assert cases.thread(dana) == [
         ":arrows_counterclockwise: Authorization `A-1004` changed: pending → *revoked*.",
         ":new: New authorization `A-1004b`: *pending*.",
@@ -83,7 +83,7 @@ def test_a_resolve_by_a_second_agent_while_the_first_resolves_gives_one_resoluti
     assert cases.slack.responses(f"resolve-{row.resolved_by}") == []
     assert cases.thread(parent) == [f":white_check_mark: <@{row.resolved_by}> resolved this case after 2 days 3 hours."]
     shown = json.dumps(cases.current(parent)["blocks"])
-    assert "Resolved: C-1008" in shown and "time to resolution *2 days 3 hours*" in shown
+    assert "Resolved \\u00b7 C-1008 (SCE)" in shown and "time to resolution *2 days 3 hours*" in shown
     assert '"actions"' not in shown  # no buttons on a resolved case
 
 
@@ -100,7 +100,7 @@ def test_a_customer_who_connects_has_the_case_resolved_and_the_parent_updated(
     assert said.startswith(":white_check_mark: C-1008 is connected: data is flowing")
     assert said.endswith("Case resolved after 3 days.")
     shown = json.dumps(cases.current(parent)["blocks"])
-    assert "Resolved: C-1008" in shown and "the customer is connected" in shown and "3 days" in shown
+    assert "Resolved \\u00b7 C-1008 (SCE)" in shown and "the customer is connected" in shown and "3 days" in shown
     # The customer is free again: a new escalation opens a new case with a new parent.
     cases.escalate("C-1004")
     with cases.db.sessions() as session:
@@ -118,9 +118,9 @@ def test_a_check_that_finds_the_customer_connected_resolves_the_case(cases: Esca
     before = len(cases.thread(parent))
     cases.check("C-1007", user="U0BOB")
     replies = cases.wait_thread(parent, before + 2)
-    assert "Healthy: no action needed" in replies[-2]
+    assert "Healthy: nothing to do" in replies[-2]
     assert replies[-1].startswith(":white_check_mark: C-1007 is connected")
-    assert "Resolved: C-1007" in json.dumps(cases.current(parent)["blocks"])
+    assert "Resolved \\u00b7 C-1007 (SCE)" in json.dumps(cases.current(parent)["blocks"])
 
 
 def test_reauth_bot_import_tells_the_thread_of_an_authorization_change(

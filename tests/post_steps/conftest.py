@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.app import build_context, create_app
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
+from bot.features.post_steps.blocks import POST_REPLY_ACTION
 from bot.features.post_steps.service import OUTBOX_KIND
 from bot.helpdesk import Helpdesk, RetryPolicy
 from bot.settings import Settings
@@ -173,7 +174,7 @@ def check(bot: LocalBot, text: str, *, user: str = "U0AGENT") -> dict[str, Any]:
 
 def button(answer: dict[str, Any], action_id: str) -> dict[str, Any]:
     for block in answer.get("blocks") or []:
-        for element in block.get("elements") or []:
+        for element in [*(block.get("elements") or []), block.get("accessory")]:
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return element
     raise AssertionError(f"no button {action_id} in {json.dumps(answer.get('blocks'))[:2000]}")
@@ -240,3 +241,27 @@ def assert_requests_follow_the_contract(standin: HelpdeskStandIn) -> None:
             schema = FRESHDESK_NOTE_SCHEMA if request.path.endswith("/notes") else FRESHDESK_REPLY_SCHEMA
             assert request.path in (f"/api/v2/tickets/{TICKET}/notes", f"/api/v2/tickets/{TICKET}/reply")
             assert list(jsonschema.Draft202012Validator(schema).iter_errors(request.json)) == []
+
+
+def send_to_customer(
+    bot: LocalBot, answer: dict[str, Any], *, user: str = "U0AGENT", ticket: str | None = None, timeout: float = 20.0,
+    action_id: str = POST_REPLY_ACTION,
+) -> dict[str, Any]:
+    """The primary button: its modal shows the exact reply and the ticket; submitting it sends the reply.
+    Returns the answer left in place (the modal is in `bot.slack.calls_to("views.open")`)."""
+    key = f"send-{uuid.uuid4().hex[:10]}"
+    opened_before = len(bot.slack.calls_to("views.open"))
+    request = bot.requests.block_actions(
+        action_id=action_id, value=button(answer, action_id)["value"], user_id=user,
+        response_url=bot.slack.response_url(key),
+    )
+    assert bot.send(request).status_code == 200
+    opened = bot.slack.wait_for("views.open", opened_before + 1, timeout)[-1]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    field = next(b for b in view["blocks"] if b.get("block_id") == "ticket")
+    typed = ticket if ticket is not None else field["element"].get("initial_value") or ""
+    values = {"ticket": {"value": {"type": "plain_text_input", "value": typed}}}
+    response = bot.send(bot.requests.view_submission(view=view, state_values=values, user_id=user))
+    assert response.status_code == 200 and response.text == "", response.text
+    return bot.slack.wait_for_responses(key, 1, timeout)[0]

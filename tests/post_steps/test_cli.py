@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.features.post_steps.blocks import POST_NOTE_ACTION
 from bot.features.post_steps.template_files import PACKAGED_DIR
 from models import Database
 from models.outbox import OutboxStatus
@@ -18,11 +17,11 @@ from tests.post_steps.conftest import (
     TICKET,
     add_customer,
     check,
-    click,
     credentials_for,
     posts,
     procedures,
     running_bot,
+    send_to_customer,
     standin_for,
     text_of,
 )
@@ -98,7 +97,7 @@ def test_outbox_run_delivers_a_queued_post_once(
     with standin_for("freshdesk") as standin:
         standin.set_down(True)
         with running_bot(sqlite_db, standin, clock) as rig:
-            assert "Not posted yet" in text_of(click(rig.bot, check(rig.bot, f"C-5001 {TICKET}"), POST_NOTE_ACTION))
+            assert "Not posted yet" in text_of(send_to_customer(rig.bot, check(rig.bot, f"C-5001 {TICKET}")))
         standin.set_down(False)
 
         monkeypatch.setenv("DATABASE_URL", str(sqlite_db.url.render_as_string(hide_password=False)))

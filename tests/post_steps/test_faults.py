@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from bot import messages
-from bot.features.post_steps.blocks import POST_NOTE_ACTION
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn, IntercomStandIn
 from models import Database
@@ -21,10 +20,10 @@ from tests.post_steps.conftest import (
     add_customer,
     assert_requests_follow_the_contract,
     check,
-    click,
     posts,
     procedures,
     running_bot,
+    send_to_customer,
     standin_for,
 )
 
@@ -48,7 +47,7 @@ def post_once(sqlite_db: Database, standin: HelpdeskStandIn, clock: Clock | None
               **options: object) -> tuple[str, list[float]]:
     with running_bot(sqlite_db, standin, clock or Clock(NOW), **options) as rig:  # type: ignore[arg-type]
         answer = check(rig.bot, f"C-3001 {TICKET}")
-        return outcome_of(click(rig.bot, answer, POST_NOTE_ACTION)), rig.sleeps
+        return outcome_of(send_to_customer(rig.bot, answer)), rig.sleeps
 
 
 def test_a_429_with_the_helpdesks_header_waits_as_asked(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
@@ -59,7 +58,7 @@ def test_a_429_with_the_helpdesks_header_waits_as_asked(sqlite_db: Database, sta
     else:
         standin.fail_next(429, headers={"Retry-After": "3"})
     outcome, sleeps = post_once(sqlite_db, standin)
-    assert outcome.startswith(":white_check_mark: Steps posted")
+    assert outcome.startswith(":white_check_mark: Sent to the customer")
     assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 2
     [slept] = sleeps
     if isinstance(standin, IntercomStandIn):
@@ -72,7 +71,7 @@ def test_a_429_with_the_helpdesks_header_waits_as_asked(sqlite_db: Database, sta
 def test_a_429_without_a_header_backs_off(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     standin.fail_next(429)
     outcome, sleeps = post_once(sqlite_db, standin)
-    assert outcome.startswith(":white_check_mark: Steps posted")
+    assert outcome.startswith(":white_check_mark: Sent to the customer")
     assert sleeps == [BACKOFF_AFTER_FIRST]
     assert len(standin.notes(TICKET)) == 1
 
@@ -83,7 +82,7 @@ def test_a_zendesk_409_then_success_gives_one_note(sqlite_db: Database) -> None:
     with standin_for("zendesk") as standin:
         standin.fail_next(409)
         outcome, sleeps = post_once(sqlite_db, standin)
-        assert outcome.startswith(":white_check_mark: Steps posted")
+        assert outcome.startswith(":white_check_mark: Sent to the customer")
         assert sleeps == [BACKOFF_AFTER_FIRST] and len(standin.requests) == 2
         assert len(standin.notes(TICKET)) == 1
     assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
@@ -93,7 +92,7 @@ def test_a_zendesk_409_then_success_gives_one_note(sqlite_db: Database) -> None:
 def test_a_server_error_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     standin.fail_next(500, times=2)
     outcome, sleeps = post_once(sqlite_db, standin)
-    assert outcome.startswith(":white_check_mark: Steps posted")
+    assert outcome.startswith(":white_check_mark: Sent to the customer")
     assert sleeps == [BACKOFF_AFTER_FIRST, 2 * BACKOFF_AFTER_FIRST]  # exponential
     assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 3
     assert len(procedures(sqlite_db, "C-3001")) == 1
@@ -102,7 +101,7 @@ def test_a_server_error_is_retried(sqlite_db: Database, standin: HelpdeskStandIn
 def test_a_timeout_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     standin.delay_next(1.0)
     outcome, sleeps = post_once(sqlite_db, standin, timeout=0.3)
-    assert outcome.startswith(":white_check_mark: Steps posted")
+    assert outcome.startswith(":white_check_mark: Sent to the customer")
     assert sleeps == [BACKOFF_AFTER_FIRST]
     assert len(standin.requests) == 2
     # A timed-out request may still have been stored by a slow helpdesk (RetryPolicy says so); the
@@ -116,7 +115,7 @@ def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, stan
     standin.stop()  # nothing listens on its port: every connection is refused
     with running_bot(sqlite_db, standin, clock) as rig:
         answer = check(rig.bot, f"C-3001 {TICKET}")
-        outcome = outcome_of(click(rig.bot, answer, POST_NOTE_ACTION))
+        outcome = outcome_of(send_to_customer(rig.bot, answer))
         assert outcome.startswith(":hourglass_flowing_sand: Not posted yet")
         assert "could not reach" in outcome and "will be delivered automatically" in outcome
         assert len(rig.sleeps) == 3  # four attempts
@@ -148,7 +147,7 @@ def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskS
         assert rig.context.outbox.deliver_due() == 0
         assert len(standin.requests) == 1
         answer = check(rig.bot, f"C-3001 {TICKET}")
-        assert outcome_of(click(rig.bot, answer, POST_NOTE_ACTION)).startswith(":white_check_mark: Steps posted")
+        assert outcome_of(send_to_customer(rig.bot, answer)).startswith(":white_check_mark: Sent to the customer")
     assert len(standin.notes(TICKET)) == 1
     assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.FAILED, OutboxStatus.DELIVERED]
 
@@ -156,7 +155,7 @@ def test_a_401_is_not_retried_nor_queued(sqlite_db: Database, standin: HelpdeskS
 def test_a_404_names_the_ticket_to_check(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     with running_bot(sqlite_db, standin, Clock(NOW)) as rig:
         answer = check(rig.bot, "C-3001 999")
-        outcome = outcome_of(click(rig.bot, answer, POST_NOTE_ACTION))
+        outcome = outcome_of(send_to_customer(rig.bot, answer))
     assert outcome.startswith(":x: Not posted")
     assert "has no ticket 999 (HTTP 404)" in outcome or "has no conversation 999 (HTTP 404)" in outcome
     assert "Check the ticket number" in outcome

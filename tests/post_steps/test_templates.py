@@ -15,11 +15,21 @@ from bot.features.post_steps.template_files import (
     template_name,
 )
 from commands.policy import Utility, policy_for
-from commands.post_steps import PLACEHOLDERS, StepTemplate, fill_template, placeholders_used, validate_template
+from commands.post_steps import (
+    PLACEHOLDERS,
+    StepTemplate,
+    check_back_days,
+    fill_template,
+    placeholders_used,
+    stated_waits,
+    validate_template,
+)
+from commands.rules import Action
 
 VALUES = {
     "authorization_count": "3",
     "check_back_date": "Friday, December 4",
+    "check_back_days": "7 days",
     "company": "OhmConnect",
     "ticket_id": "4521",
     "reasons": "re-authorized 9 days ago and still not connected",
@@ -192,3 +202,43 @@ def test_missing_unexpected_and_unreadable_files_are_reported(templates_dir: Pat
 def test_a_missing_folder_is_reported(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="is not a folder"):
         load_templates(tmp_path / "nowhere")
+
+
+def test_templates_check_catches_a_wait_that_contradicts_its_date(templates_dir: Path) -> None:
+    # The old PG&E wait: "up to 2 weeks for a first connection", then a date 7 days after the authorization.
+    (templates_dir / "pge_wait.txt").write_text(
+        "PG&E is confirming it: $verification_days after a reconnect, and up to 2 weeks for a first "
+        "connection.\nIf you are still not connected by $check_back_date, reply to this message.\n"
+    )
+    (templates_dir / "sce_reauth.txt").write_text(  # a wait from a placeholder is judged too: 5-7 days is fine
+        "SCE takes $verification_days. If it doesn't show Silver by $check_back_date, reply.\n"
+    )
+    (templates_dir / "sdge_wait.txt").write_text("SDG&E can take up to 10 days. Reply if you need help.\n")  # no date
+    with pytest.raises(TemplateError) as caught:
+        load_templates(templates_dir)
+    assert caught.value.problems == [
+        "pge_wait.txt: says “2 weeks” (14 days) but gives the customer a date 7 days away ($check_back_date): "
+        "they would come back before the wait is over"
+    ]
+
+
+def test_a_connect_date_at_pge_is_two_weeks_away_as_the_wait_it_states() -> None:
+    assert check_back_days(Utility.PGE, Action.CONNECT) == 14
+    assert check_back_days(Utility.PGE, Action.REAUTH) == check_back_days(Utility.SCE, Action.CONNECT) == 7
+    assert stated_waits("up to 2 weeks, or 5-7 days, within a week") == [
+        ("2 weeks", 14), ("5-7 days", 7), ("a week", 7)]
+
+
+def test_every_customer_template_thanks_gives_silver_and_starts_from_the_company() -> None:
+    templates = load_templates()
+    for name in TEMPLATE_NAMES:
+        if name == "escalate":
+            continue
+        text = fill_template(templates[name], VALUES)
+        assert text.startswith("Thanks") and text.splitlines()[-1].startswith("Thanks"), name
+        assert "Silver" in text, name
+        if name.endswith(("_connect", "_reauth")):
+            assert "$company account settings" not in text and "OhmConnect account settings" in text, name
+    sce = fill_template(templates["sce_reauth"], VALUES)
+    assert "doesn't show Silver 7 days after you click Submit (Friday, December 4 if you do it today)" in sce
+    assert "all data types" in fill_template(templates["pge_reauth"], VALUES)

@@ -67,7 +67,7 @@ def ready(outcome: PostPlan) -> StepsPost:
         (Utility.PGE, (20, 10), "pge_reauth", ["takes 4-6 days to confirm", "Monday, December 7"]),
         (Utility.SDGE, (20, 10), "sdge_reauth", ["can take 5-7 days", "(we count 2 on your account)"]),
         (Utility.SCE, (3,), "sce_wait", ["takes 5-7 days", "Friday, December 4"]),
-        (Utility.PGE, (3,), "pge_wait", ["takes 4-6 days after a reconnect", "Friday, December 4"]),
+        (Utility.PGE, (3,), "pge_wait", ["usually takes 4-6 days", "Friday, December 4"]),
         (Utility.SDGE, (), "sdge_connect", ["Here is how to connect", "Monday, December 7"]),
     ],
 )
@@ -117,14 +117,20 @@ def test_the_key_is_the_same_for_every_click_on_the_same_post() -> None:
 def test_the_guardrail_names_when_and_by_whom_and_a_confirmation_lets_it_through() -> None:
     sent = Procedure(NOW - timedelta(days=2), "4521", "U0ALICE")
     case = report(procedures=(sent,))
-    warning = plan(case, agent="U0BOB")
+    warning = plan(case, agent="U0BOB", public=True)
     assert warning == ConfirmFirst((EarlierSend(sent.sent_at, "U0ALICE", "4521"),), 7)
-    post = ready(plan(case, agent="U0BOB", confirmed_after=1))
+    post = ready(plan(case, agent="U0BOB", confirmed_after=1, public=True))
     assert post.agent == "U0BOB"
     # A send the agent was not shown asks again.
     queued = EarlierSend(NOW - timedelta(minutes=5), "U0CAROL", "4600", queued=True, dedupe_key="steps|C-1|other")
-    again = plan(case, confirmed_after=1, queued=(queued,))
+    again = plan(case, confirmed_after=1, queued=(queued,), public=True)
     assert isinstance(again, ConfirmFirst) and again.earlier[0] == queued
+
+
+def test_an_internal_note_never_asks_first_it_reaches_no_customer() -> None:
+    sent = Procedure(NOW - timedelta(days=2), "4521", "U0ALICE")
+    queued = EarlierSend(NOW - timedelta(minutes=5), "U0CAROL", "4600", queued=True, dedupe_key="steps|C-1|other")
+    assert isinstance(plan(report(procedures=(sent,)), queued=(queued,)), ReadyToPost)
 
 
 def test_the_same_post_queued_is_no_reason_to_warn() -> None:

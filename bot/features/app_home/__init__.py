@@ -1,1 +1,1 @@
-"""The bot's Home tab: the digest's counts live, the agent's own open escalations."""
+"""The bot's Home tab: the agent's cases and follow-ups first, then the digest's counts live."""

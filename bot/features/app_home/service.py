@@ -1,4 +1,4 @@
-"""The bot's Home tab: the digest's counts live, the agent's own open escalations, the last digest's time.
+"""The bot's Home tab: the agent's cases and follow-ups, the digest's counts live, the last digest's time.
 
 Slack retries an event it thinks was not received, so each `app_home_opened` is claimed by its
 event_id (INSERT into `slack_events`) before anything is published; a failed publish gives the claim
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.views import View
 from sqlalchemy import delete
@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from bot.context import BotContext
 from bot.features.app_home.blocks import home_view
 from commands.digest import StuckCounts
-from models.app_home import open_escalations_by
+from models.app_home import cases_taken_by
 from models.claims import insert_if_absent
 from models.digest.queries import stuck_counts
 from models.digest.runs import last_posted_at
+from models.escalations import follow_ups_due_by
 from models.slack_events import SlackEventRow
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,11 @@ class AppHome:
     def view(self, user_id: str, now: datetime) -> View:
         with self.context.db.reading() as session:
             counts = self._cached_counts(session, now)
-            own = open_escalations_by(session, user_id)
+            own = cases_taken_by(session, user_id)
+            due, _ = follow_ups_due_by(session, now + timedelta(days=1), agent=user_id)
             last = last_posted_at(session, self.context.settings.digest_channel)
-        return home_view(counts, own, last, now)
+        return home_view(counts, own, last, now, follow_ups=due,
+                         help_article_url=self.context.settings.help_article_url)
 
     def _cached_counts(self, session: Session, now: datetime) -> StuckCounts:
         with self._lock:

@@ -1,7 +1,11 @@
-"""The `/reauth-check` answer as Block Kit."""
+"""The `/reauth-check` answer as Block Kit: the verdict, what to do, the buttons that fit it, one line of facts.
+
+Rule numbers and the "as of" moment are for `--json` and the logs, not for agents.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import assert_never
 
 from slack_sdk.models.blocks import (
@@ -11,64 +15,51 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    OverflowMenuElement,
     SectionBlock,
 )
 
 from bot import messages
-from bot.features.escalations.blocks import escalate_button
+from bot.features.escalations.blocks import escalate_button, escalate_menu
 from bot.features.post_steps.blocks import steps_buttons
-from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from commands.check import Ambiguous, Customer, NotFound, QueryProblem, Report
-from commands.rules import Action, Authorization
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from commands.check import Ambiguous, NotFound, QueryProblem, Report
+from commands.rules import Action
 from commands.tickets import Requester, RequesterUnknown
 
-# Slack allows 3000 characters in a section; long authorization histories are cut before that.
-MAX_AUTHORIZATION_LINES = 15
-MAX_PROCEDURE_LINES = 10
+CHECK_CUSTOMER_ACTION = "check_customer"  # the Check button next to each customer of an ambiguous match
+# Slack caps an actions block at 25 elements; an ambiguous match lists at most this many customers.
+MAX_CANDIDATES = 20
 
 
 def check_text(report: Report) -> str:
-    """The notification fallback: no e-mail, since notifications can show on lock screens."""
-    return f"{report.customer.id}: {messages.ACTION_TITLES[report.recommendation.action]}"
+    """The notification fallback: the verdict, its date and the customer id; no e-mail (lock screens)."""
+    return messages.check_notification(report)
 
 
 def check_blocks(report: Report) -> list[Block]:
-    customer = report.customer
-    recommendation = report.recommendation
-    reasons = "\n".join(f"• {messages.reason_text(r, report)}" for r in recommendation.reasons)
-    verdict = f"*{messages.ACTION_TITLES[recommendation.action]}*\n{reasons}"
-    if recommendation.action is Action.WAIT and recommendation.wait_until is not None:
-        check_back = messages.slack_date(recommendation.wait_until)
-        verdict += f"\nCheck back on *{check_back}*; tell the customer not to redo it."
+    reasons = "\n".join(f"• {messages.reason_text(r, report)}" for r in report.recommendation.reasons)
     blocks: list[Block] = [
-        HeaderBlock(text=f"{customer.id} · {customer.utility.display_name}"[:MAX_HEADER_TEXT]),
-        SectionBlock(text=MarkdownTextObject(text=_customer_line(customer))),
+        HeaderBlock(text=f"{messages.verdict_title(report)} · {messages.customer_title(report)}"[:MAX_HEADER_TEXT]),
+        SectionBlock(text=MarkdownTextObject(text=f"{messages.instruction(report)}\n{reasons}"[:MAX_SECTION_TEXT])),
         *_requester_line(report),
-        SectionBlock(text=MarkdownTextObject(text=verdict[:MAX_SECTION_TEXT])),
-        SectionBlock(text=MarkdownTextObject(text=_data_line(report))),
-        SectionBlock(text=MarkdownTextObject(text=_authorization_lines(report)[:MAX_SECTION_TEXT])),
-        SectionBlock(text=MarkdownTextObject(text=_procedure_lines(report)[:MAX_SECTION_TEXT])),
-        ContextBlock(elements=[MarkdownTextObject(
-            text=f"As of {messages.slack_date_exact(report.now)} · rule {recommendation.rule}"
-        )]),
     ]
-    buttons = check_actions(report)
-    if buttons:
-        blocks.append(ActionsBlock(block_id="check_actions", elements=buttons))
+    elements = check_actions(report)
+    if elements:
+        blocks.append(ActionsBlock(block_id="check_actions", elements=elements))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=messages.check_facts(report)[:MAX_SECTION_TEXT])]))
     return blocks
 
 
-def check_actions(report: Report) -> list[ButtonElement]:
-    """The buttons under a check answer; each feature adds its own."""
-    buttons: list[ButtonElement] = []
-    buttons.extend(steps_buttons(report))
-    buttons.append(escalate_button(report))
-    return buttons
-
-
-def _customer_line(customer: Customer) -> str:
-    email = customer.email or "no e-mail on file"
-    return f"*Customer* {customer.id} · {email} · {customer.utility.display_name}"
+def check_actions(report: Report) -> list[ButtonElement | OverflowMenuElement]:
+    """The buttons that fit the verdict: ESCALATE escalates; WAIT, REAUTH and CONNECT send their steps (and
+    can add them as a note); Escalate goes to an overflow menu when the verdict is not to escalate."""
+    if report.recommendation.action is Action.ESCALATE:
+        return [escalate_button(report)]
+    elements: list[ButtonElement | OverflowMenuElement] = []
+    elements.extend(steps_buttons(report))
+    elements.append(escalate_menu(report))
+    return elements
 
 
 def _requester_line(report: Report) -> list[Block]:
@@ -76,47 +67,6 @@ def _requester_line(report: Report) -> list[Block]:
     if report.requester is None:
         return []
     return [ContextBlock(elements=[MarkdownTextObject(text=messages.requester_used(report.requester))])]
-
-
-def _data_line(report: Report) -> str:
-    last = report.customer.last_data_at
-    seen = f"last meter data {messages.slack_date(last)}" if last else "no meter data received yet"
-    state = "*Connected*" if report.connected else "*Not connected*"
-    enrollment = report.customer.enrollment_status.value if report.customer.enrollment_status else "unknown"
-    return f"{state}: {seen}; enrollment {enrollment}"
-
-
-def _authorization_line(a: Authorization, report: Report) -> str:
-    age = a.age_days(report.now)
-    age_text = "age unknown" if age is None else messages.days(age)
-    missing = a.missing_function_blocks(report.customer.utility)
-    scope = "scope complete" if not missing else f"missing {messages.missing_data_types(missing)}"
-    return f"• `{a.id}` {a.status_at(report.now).value} · {age_text} · {scope}"
-
-
-def _authorization_lines(report: Report) -> str:
-    total, live = len(report.authorizations), len(report.live)
-    head = f"*Authorizations*: {total} in all, {live} live (pending or active)"
-    lines = [_authorization_line(a, report) for a in report.authorizations[:MAX_AUTHORIZATION_LINES]]
-    if total > MAX_AUTHORIZATION_LINES:
-        lines.append(f"… and {total - MAX_AUTHORIZATION_LINES} older")
-    return "\n".join([head, *lines])
-
-
-def _procedure_lines(report: Report) -> str:
-    if not report.procedures:
-        return "*Steps already sent*: none"
-    recent = list(reversed(report.procedures))[:MAX_PROCEDURE_LINES]
-    lines = [
-        f"• {messages.slack_date(p.sent_at)}"
-        + (f" by {messages.agent_mention(p.agent)}" if p.agent else "")
-        + (f" on ticket {p.ticket_id}" if p.ticket_id else "")
-        for p in recent
-    ]
-    more = len(report.procedures) - len(recent)
-    if more > 0:
-        lines.append(f"… and {more} earlier")
-    return "\n".join([f"*Steps already sent*: {len(report.procedures)}", *lines])
 
 
 def problem_blocks(problem: QueryProblem) -> list[Block]:
@@ -149,14 +99,39 @@ def ambiguous_text(outcome: Ambiguous) -> str:
     return messages.ambiguous(len(outcome.candidates))
 
 
+def check_button_value(customer_id: str, ticket: str | None) -> str:
+    data = {"c": customer_id, **({"t": ticket} if ticket else {})}
+    text = json.dumps(data, separators=(",", ":"))
+    return text if len(text) <= MAX_BUTTON_VALUE else json.dumps({"c": customer_id})
+
+
+def read_check_button(raw: str | None) -> tuple[str, str | None] | None:
+    """(customer id, ticket) from a Check button, or None when it is not one this bot made."""
+    try:
+        data = json.loads(raw or "")
+        customer, ticket = data["c"], data.get("t")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(customer, str) or not customer or len(customer) > 64:
+        return None
+    return customer, ticket if isinstance(ticket, str) and ticket else None
+
+
 def ambiguous_blocks(outcome: Ambiguous) -> list[Block]:
-    lines = [
-        f"• `{c.id}` · {c.utility.display_name} · enrollment "
-        f"{c.enrollment_status.value if c.enrollment_status else 'unknown'}"
-        for c in outcome.candidates
-    ]
-    head = (messages.ambiguous(len(lines)) if outcome.requester is None
-            else messages.requester_matches_several(outcome.requester, len(lines)))
-    text = "\n".join([head, *lines])
-    return [SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]))]
+    """Each matching customer with a Check button that answers for that one."""
+    candidates = outcome.candidates[:MAX_CANDIDATES]
+    head = (messages.ambiguous(len(outcome.candidates)) if outcome.requester is None
+            else messages.requester_matches_several(outcome.requester, len(outcome.candidates)))
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head[:MAX_SECTION_TEXT]))]
+    for c in candidates:
+        line = messages.ambiguous_candidate(
+            c.id, c.utility.display_name, c.enrollment_status.value if c.enrollment_status else None, c.email
+        )
+        blocks.append(SectionBlock(
+            text=MarkdownTextObject(text=line[:MAX_SECTION_TEXT]),
+            accessory=ButtonElement(text=messages.CHECK_BUTTON, action_id=CHECK_CUSTOMER_ACTION,
+                                    value=check_button_value(c.id, outcome.query.ticket_ref)),
+        ))
+    return blocks
+
 

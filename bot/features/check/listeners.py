@@ -15,6 +15,7 @@ from bot import messages
 from bot.answers import answer_agent
 from bot.context import BotContext
 from bot.features.check.blocks import (
+    CHECK_CUSTOMER_ACTION,
     ambiguous_blocks,
     ambiguous_text,
     check_blocks,
@@ -22,6 +23,7 @@ from bot.features.check.blocks import (
     not_found_blocks,
     not_found_text,
     problem_blocks,
+    read_check_button,
 )
 from bot.features.check.service import RequesterCache, run_check
 from bot.features.escalations.service import after_check
@@ -81,6 +83,30 @@ def register(app: App, context: BotContext) -> None:
             answer_agent(respond, client, {**render(outcome), "response_type": "ephemeral"},
                          agent=user, channel=channel, what="reauth-check")
         finally:  # the case thread hears of the check even when the answer could not be delivered
+            if isinstance(outcome, Report):
+                tell_case(context, outcome, agent=user)
+
+
+    @app.action(CHECK_CUSTOMER_ACTION)
+    def check_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """The Check button next to one customer of an ambiguous match: the answer for that customer."""
+        ack()
+        found = read_check_button(action.get("value"))
+        user = str((body.get("user") or {}).get("id", ""))
+        if found is None:
+            respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        customer_id, ticket = found
+        try:
+            outcome = run_check(context, f"{customer_id} {ticket}" if ticket else customer_id, agent=user)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("check button failed ref=%s agent=%s customer=%s", reference, user, customer_id)
+            respond(text=messages.lookup_failed(reference), response_type="ephemeral", replace_original=False)
+            return
+        try:
+            respond(**render(outcome), response_type="ephemeral", replace_original=True)
+        finally:
             if isinstance(outcome, Report):
                 tell_case(context, outcome, agent=user)
 

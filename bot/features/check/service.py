@@ -8,6 +8,7 @@ outside any database transaction (SQLite's write lock must not wait on HTTP), af
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -16,10 +17,12 @@ from datetime import datetime
 
 from bot.context import BotContext
 from bot.helpdesk import Helpdesk
-from commands.check import CheckOutcome, Query, check, find_customers, parse_query, ticket_to_look_up
+from commands.check import CheckOutcome, Query, Report, check, find_customers, parse_query, ticket_to_look_up
 from commands.tickets import Requester, RequesterProblem, RequesterUnknown
 from models import Database
 from models.check import SqlCaseRecords
+
+log = logging.getLogger(__name__)
 
 # A ticket's requester rarely changes, and an agent often checks the same ticket twice in a few minutes
 # (before and after posting steps): kept this long, each ticket costs the helpdesk one read. Short, so
@@ -92,7 +95,12 @@ def check_with_helpdesk(
         if not named:
             requester = ticket_requester(helpdesk, query, cache or RequesterCache())
     with db.transaction() as session:
-        return check(SqlCaseRecords(session), text, now=now, agent=agent, source=source, requester=requester)
+        outcome = check(SqlCaseRecords(session), text, now=now, agent=agent, source=source, requester=requester)
+    if isinstance(outcome, Report):  # the rule that decided stays on record for the bot's owners, not in the answer
+        recommendation = outcome.recommendation
+        log.info("check: customer=%s agent=%s action=%s rule=%s", outcome.customer.id, agent,
+                 recommendation.action.value, recommendation.rule)
+    return outcome
 
 
 def ticket_requester(helpdesk: Helpdesk | None, query: Query, cache: RequesterCache) -> Requester | RequesterUnknown:

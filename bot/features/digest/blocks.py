@@ -15,17 +15,16 @@ from datetime import datetime
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
 from bot import messages
+from bot.mrkdwn import code, escape
 from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from commands.digest import (
     STUCK_REASONS,
-    TREND_DAYS,
     Digest,
     EscalationAge,
     StuckCounts,
@@ -50,52 +49,87 @@ def digest_text(digest: Digest) -> str:
 
 
 def digest_blocks(digest: Digest) -> list[Block]:
-    """The channel message: summary, categories with their changes, the longest stuck, the trend."""
-    previous_day = f"{digest.previous.day:%a %b %-d}" if digest.previous else None
+    """The channel message: the change first, then what to act on today, then the categories that are not
+    empty, and the trend as numbers. The longest stuck are the top of the full list in the thread."""
+    previous_day = f"{digest.previous.day:%A}" if digest.previous else None
+    if digest.previous is not None and (digest.day - digest.previous.day).days > 6:
+        previous_day = f"{digest.previous.day:%a %b %-d}"
     blocks: list[Block] = [HeaderBlock(text=messages.digest_title(day_text(digest))[:MAX_HEADER_TEXT])]
     if digest.is_empty:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.DIGEST_EMPTY)))
     else:
         summary = messages.digest_summary(digest.total, digest.total_change, previous_day)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{summary}\n{_category_lines(digest)}"[:MAX_SECTION_TEXT])))
-    if digest.longest:
-        lines = "\n".join(customer_line(c, digest.as_of) for c in digest.longest)
-        longest = f"*Longest stuck*\n{lines}"[:MAX_SECTION_TEXT]
-        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=longest))]
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_trend_line(digest))]))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"As of {messages.slack_datetime(digest.as_of)} · same rules as /reauth-check"
-    )]))
+        first = messages.digest_first_line(summary, digest.act_today.untaken_total)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=first[:MAX_SECTION_TEXT])))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_act_today(digest)[:MAX_SECTION_TEXT])))
+        categories = _category_lines(digest)
+        if categories:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=categories[:MAX_SECTION_TEXT])))
+    context = [messages.slack_datetime(digest.as_of) + " · same rules as /reauth-check"]
+    trend = _trend_line(digest)
+    if trend:
+        context.insert(0, trend)
+    if digest.total:
+        context.append(messages.DIGEST_LIST_IN_THREAD)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
     return blocks
 
 
+def _act_today(digest: Digest) -> str:
+    act = digest.act_today
+    if act.is_empty:
+        return f"{messages.ACT_TODAY_TITLE}\n{messages.ACT_TODAY_NOTHING}"
+    lines = [messages.ACT_TODAY_TITLE]
+    lines += [messages.act_today_untaken(c.customer_id, c.opened_at, thread_url(c.channel, c.parent_ts))
+              for c in act.untaken]
+    if act.untaken_total > len(act.untaken):
+        lines.append(messages.act_today_more(act.untaken_total - len(act.untaken), "escalations nobody has taken"))
+    lines += [messages.act_today_follow_up(f.customer_id, f.due_at) for f in act.follow_ups]
+    if act.follow_ups_total > len(act.follow_ups):
+        more = act.follow_ups_total - len(act.follow_ups)
+        lines.append(messages.act_today_more(more, "follow-ups due in the next day"))
+    return "\n".join(lines)
+
+
+def thread_url(channel: str, ts: str | None) -> str | None:
+    """A link to a message: Slack's documented archive form (slack.com redirects to the workspace)."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if ts else None
+
+
 def _category_lines(digest: Digest) -> str:
+    """The categories with customers in them (or whose count changed), with their changes."""
     lines = [
         f"• {messages.DIGEST_CATEGORIES[r]}: *{messages.count(digest.counts.count(r))}*"
         f"{messages.change(digest.change(r))}"
         for r in STUCK_REASONS
+        if digest.counts.count(r) or digest.change(r)
     ]
-    lines.append(f"• {escalation_line(digest.counts, digest.escalations_change)}")
+    if digest.counts.open_escalations or digest.escalations_change:
+        lines.append(f"• {escalation_line(digest.counts, digest.escalations_change)}")
     return "\n".join(lines)
 
 
 def escalation_line(counts: StuckCounts, delta: int | None) -> str:
-    """Open escalations and their ages."""
+    """Open escalations and their ages (the ages with none hidden)."""
     ages = " · ".join(
         f"{counts.escalations.get(age, 0):,} {messages.ESCALATION_AGES[age]}" for age in EscalationAge
+        if counts.escalations.get(age, 0)
     )
     return messages.open_escalations(counts.open_escalations, delta, ages)
 
 
 def _trend_line(digest: Digest) -> str:
-    known = [t.total for t in digest.trend if t.total is not None]
-    return messages.trend(digest.sparkline, min(known, default=0), max(known, default=0), TREND_DAYS)
+    """`870 a week ago → 856 today`, or nothing before a second digest."""
+    earlier = digest.week_ago
+    if earlier is None or earlier.total is None:
+        return ""
+    return messages.trend_numbers(earlier.total, (digest.day - earlier.day).days, digest.total)
 
 
 def customer_line(customer: StuckCustomer, now: datetime) -> str:
     """One stuck customer, by id only: the digest channel never shows names or e-mails."""
     return (
-        f"• `{customer.customer_id}` {customer.utility.display_name} · "
+        f"• {code(customer.customer_id)} {escape(customer.utility.display_name)} · "
         f"{messages.days_stuck(customer.days_stuck(now))} · {messages.DIGEST_ACTIONS[customer.action]} · "
         f"{messages.DIGEST_CATEGORIES[customer.reason].lower()}"
     )

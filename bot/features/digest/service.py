@@ -23,7 +23,10 @@ from bot.context import BotContext
 from bot.features.digest.blocks import ListWriter, digest_blocks, digest_text, list_replies
 from commands.digest import (
     TREND_DAYS,
+    ActToday,
+    CaseToTake,
     Digest,
+    FollowUpDue,
     StuckCounts,
     compose_digest,
     due_day,
@@ -42,6 +45,7 @@ from models.digest.runs import (
     release,
     take_lease,
 )
+from models.escalations import follow_ups_due_by, untaken_escalations
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ HISTORY_LOOKBACK = 200
 _NO_HISTORY_ACCESS = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type"})
 # After a failed attempt the scheduler waits this long before trying again, not every tick.
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
+# "Act today" names this many of each kind, then says how many more: a channel message, not a report.
+ACT_TODAY_LINES = 5
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,19 @@ def build_digest(
     snapshot = stuck_snapshot(session, as_of, listing=listing)
     counts = StuckCounts(snapshot.counts, escalation_ages(session, as_of))
     history = previous_digests(session, channel, day, TREND_DAYS) if channel else []
-    return compose_digest(day, as_of, counts, snapshot.longest, history)
+    return compose_digest(day, as_of, counts, snapshot.longest, history, act_today(session, as_of))
+
+
+def act_today(session: Session, as_of: datetime) -> ActToday:
+    """Escalations nobody has taken, and follow-ups falling due in the next day: what a lead hands out."""
+    untaken, untaken_total = untaken_escalations(session, limit=ACT_TODAY_LINES)
+    due, due_total = follow_ups_due_by(session, as_of + timedelta(days=1), limit=ACT_TODAY_LINES)
+    return ActToday(
+        untaken=tuple(CaseToTake(c.customer_id, c.opened_at, c.channel, c.parent_ts) for c in untaken),
+        untaken_total=untaken_total,
+        follow_ups=tuple(FollowUpDue(f.customer_id, f.due_at) for f in due),
+        follow_ups_total=due_total,
+    )
 
 
 def run_digest(context: BotContext, day: date, channel: str, *, dry_run: bool = False) -> DigestOutcome:

@@ -9,40 +9,58 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     PlainTextInputElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
 from bot import messages
-from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT
+from bot.slack_limits import MAX_BUTTON_VALUE, MAX_HEADER_TEXT, MAX_OPTION_VALUE
 from commands.check import Report
 from commands.escalations import MAX_NOTE, MAX_REASON, Escalation, Field, Status
 from commands.rules import Action
 from commands.tickets import Ticket
 
 ESCALATE_ACTION = "escalate"
+ESCALATE_MENU_ACTION = "escalate_menu"
 TAKE_ACTION = "escalation_take"
 RESOLVE_ACTION = "escalation_resolve"
 SHORTCUT_CALLBACK = "escalate_reauth_case"
 MODAL_CALLBACK = "escalation_submit"
 INPUT_ACTION = "value"  # the action_id of every input in the modal; the block id names the field
+TICKET_NOTE_BLOCK, TICKET_NOTE_VALUE = "ticket_note", "add"
 MAX_SECTION = 3000
 
 
+def escalate_value(report: Report, limit: int = MAX_BUTTON_VALUE) -> str:
+    """The customer and the ticket, as the Escalate button's (or overflow option's) value."""
+    value = json.dumps({"customer": report.customer.id, "ticket": report.ticket_ref})
+    # ids are at most 64 and 100 characters: a long ticket reference is dropped, the form asks for it
+    return value if len(value) <= limit else json.dumps({"customer": report.customer.id, "ticket": None})
+
+
 def escalate_button(report: Report) -> ButtonElement:
-    """Escalate this customer; the primary button when the rules say ESCALATE."""
-    value = {"customer": report.customer.id, "ticket": report.ticket_ref}
+    """Escalate this customer: the one primary button when the rules say ESCALATE."""
     return ButtonElement(
         text=messages.ESCALATE_BUTTON,
         action_id=ESCALATE_ACTION,
-        value=json.dumps(value)[:MAX_BUTTON_VALUE],  # ids are at most 64 and 100 characters: far below the limit
+        value=escalate_value(report),
         style="primary" if report.recommendation.action is Action.ESCALATE else None,
     )
+
+
+def escalate_menu(report: Report) -> OverflowMenuElement:
+    """Escalate, in the answer's overflow menu when the verdict is not to escalate."""
+    option = Option(text=messages.ESCALATE_BUTTON, value=escalate_value(report, MAX_OPTION_VALUE))
+    return OverflowMenuElement(action_id=ESCALATE_MENU_ACTION, options=[option])
 
 
 def read_escalate_button(value: str) -> tuple[str, str | None]:
@@ -57,7 +75,9 @@ def read_escalate_button(value: str) -> tuple[str, str | None]:
     return str(data.get("customer") or ""), str(ticket) if ticket else None
 
 
-def escalation_modal(customer: str = "", ticket: Ticket | str | None = None, hint: str | None = None) -> View:
+def escalation_modal(
+    customer: str = "", ticket: Ticket | str | None = None, hint: str | None = None, *, with_ticket_note: bool = False
+) -> View:
     """The form: customer (prefilled when known), reason, optional ticket, optional note."""
     ticket_text = ticket.url or ticket.id if isinstance(ticket, Ticket) else ticket
     blocks: list[Block] = []
@@ -69,6 +89,12 @@ def escalation_modal(customer: str = "", ticket: Ticket | str | None = None, hin
         _input(Field.TICKET, initial=ticket_text or "", optional=True, max_length=2000),
         _input(Field.NOTE, multiline=True, optional=True, max_length=MAX_NOTE),
     ]
+    if with_ticket_note:  # only when a helpdesk is configured to post it
+        option = Option(value=TICKET_NOTE_VALUE, text=messages.ESCALATION_TICKET_NOTE_OPTION)
+        blocks.append(InputBlock(
+            block_id=TICKET_NOTE_BLOCK, label=messages.ESCALATION_TICKET_NOTE_LABEL, optional=True,
+            element=CheckboxesElement(action_id=INPUT_ACTION, options=[option], initial_options=[option]),
+        ))
     return View(
         type="modal",
         callback_id=MODAL_CALLBACK,
@@ -98,6 +124,13 @@ def _input(
     )
 
 
+def wants_ticket_note(view: dict[str, Any]) -> bool:
+    """Whether "add the escalation note to the ticket" stayed ticked."""
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = ((values.get(TICKET_NOTE_BLOCK) or {}).get(INPUT_ACTION) or {}).get("selected_options") or []
+    return any(isinstance(o, dict) and o.get("value") == TICKET_NOTE_VALUE for o in chosen)
+
+
 def form_values(view: dict[str, Any]) -> dict[Field, str]:
     """The submitted text of each field ('' when left empty)."""
     values = (view.get("state") or {}).get("values") or {}
@@ -118,23 +151,28 @@ def done_view(text: str) -> View:
     )
 
 
-def parent_blocks(case: Escalation) -> list[Block]:
-    """The parent message: the case when escalated, who escalated it and why, where it stands, the buttons."""
+def parent_blocks(case: Escalation, utility: str | None = None) -> list[Block]:
+    """The parent message: state and owner in the header, why first, "Take it", then the case as escalated."""
     blocks: list[Block] = [
-        HeaderBlock(text=messages.escalation_header(case)[:MAX_HEADER_TEXT]),
-        SectionBlock(text=MarkdownTextObject(text=case.summary[:MAX_SECTION])),
-        SectionBlock(text=MarkdownTextObject(text=messages.escalation_why(case)[:MAX_SECTION])),
-        ContextBlock(elements=[MarkdownTextObject(text=messages.escalation_state(case))]),
+        HeaderBlock(text=messages.escalation_header(case, utility)[:MAX_HEADER_TEXT]),
+        SectionBlock(text=MarkdownTextObject(
+            text=f"{messages.escalation_state(case)}\n{messages.escalation_why(case)}"[:MAX_SECTION])),
     ]
     if case.status is Status.OPEN:
         value = str(case.id)
-        blocks.append(ActionsBlock(block_id="escalation_actions", elements=[
-            ButtonElement(text=messages.TAKE_BUTTON, action_id=TAKE_ACTION, value=value),
-            ButtonElement(text=messages.RESOLVE_BUTTON, action_id=RESOLVE_ACTION, value=value, style="primary"),
-        ]))
+        take = ButtonElement(text=messages.TAKE_BUTTON, action_id=TAKE_ACTION, value=value,
+                             style=None if case.taken_by else "primary")
+        resolve = ButtonElement(
+            text=messages.RESOLVE_BUTTON, action_id=RESOLVE_ACTION, value=value,
+            confirm=ConfirmObject(title=messages.RESOLVE_CONFIRM_TITLE, text=messages.RESOLVE_CONFIRM_TEXT,
+                                  confirm=messages.RESOLVE_CONFIRM_YES, deny=messages.RESOLVE_CONFIRM_NO),
+        )
+        blocks.append(ActionsBlock(block_id="escalation_actions", elements=[take, resolve]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=case.summary[:MAX_SECTION])]))
     return blocks
 
 
-def parent_message(case: Escalation) -> dict[str, Any]:
+def parent_message(case: Escalation, utility: str | None = None) -> dict[str, Any]:
     """chat.postMessage / chat.update arguments for the parent (text is the notification fallback)."""
-    return {"text": messages.escalation_notification(case), "blocks": [b.to_dict() for b in parent_blocks(case)]}
+    return {"text": messages.escalation_notification(case, utility),
+            "blocks": [b.to_dict() for b in parent_blocks(case, utility)]}

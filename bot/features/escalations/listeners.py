@@ -16,6 +16,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.features.escalations.blocks import (
     ESCALATE_ACTION,
+    ESCALATE_MENU_ACTION,
     MODAL_CALLBACK,
     RESOLVE_ACTION,
     SHORTCUT_CALLBACK,
@@ -24,6 +25,7 @@ from bot.features.escalations.blocks import (
     escalation_modal,
     form_values,
     read_escalate_button,
+    wants_ticket_note,
 )
 from bot.features.escalations.service import (
     AlreadyOpen,
@@ -40,6 +42,7 @@ from bot.features.escalations.service import (
     resolve_case,
     take_case,
 )
+from bot.features.post_steps.service import post_escalation_note
 from commands.escalations import Escalation, Field, FormProblem, Status, read_form, references_in, ticket_in
 
 log = logging.getLogger(__name__)
@@ -47,14 +50,18 @@ log = logging.getLogger(__name__)
 
 def register(app: App, context: BotContext) -> None:
     @app.action(ESCALATE_ACTION)
+    @app.action(ESCALATE_MENU_ACTION)
     def escalate_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         if not context.settings.escalation_channel:
             _tell(respond, messages.ESCALATIONS_NOT_SET_UP)
             return
         action = (body.get("actions") or [{}])[0]
-        customer, ticket = read_escalate_button(str(action.get("value") or ""))
-        _open_modal(client, str(body.get("trigger_id", "")), escalation_modal(customer, ticket), respond)
+        # A button carries its value; the overflow menu, the option chosen.
+        value = action.get("value") or (action.get("selected_option") or {}).get("value")
+        customer, ticket = read_escalate_button(str(value or ""))
+        modal = escalation_modal(customer, ticket, with_ticket_note=context.helpdesk is not None)
+        _open_modal(client, str(body.get("trigger_id", "")), modal, respond)
 
     @app.shortcut(SHORTCUT_CALLBACK)
     def escalate_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -66,7 +73,8 @@ def register(app: App, context: BotContext) -> None:
         ids = customers_named_in(context, references_in(text))
         hint = None if len(ids) == 1 else (
             messages.shortcut_found_nobody() if not ids else messages.shortcut_found_several(ids))
-        modal = escalation_modal(ids[0] if len(ids) == 1 else "", ticket_in(text), hint)
+        modal = escalation_modal(ids[0] if len(ids) == 1 else "", ticket_in(text), hint,
+                                 with_ticket_note=context.helpdesk is not None)
         _open_modal(client, str(shortcut.get("trigger_id", "")), modal, respond)
 
     @app.view(MODAL_CALLBACK)
@@ -96,6 +104,12 @@ def register(app: App, context: BotContext) -> None:
             return
         ack(response_action="update", view=done_view(_confirmation(customer, outcome)))
         post_now(context, outcome.entries)
+        if form.ticket is not None and context.helpdesk is not None and wants_ticket_note(view):
+            # After the ack: the helpdesk may be slow. The case thread hears of the note once it lands.
+            try:
+                post_escalation_note(context, customer, form.ticket.url or form.ticket.id, agent)
+            except Exception:
+                log.exception("escalation note not posted: customer=%s agent=%s", customer, agent)
 
     def act_on_case(
         body: dict[str, Any],

@@ -22,7 +22,9 @@ from bot.context import BotContext
 from bot.features.escalations.blocks import parent_message
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, TryLater
 from commands.escalations import Escalation
+from commands.policy import Utility
 from models import escalations as store
+from models.customers import CustomerRow
 from models.outbox import OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,12 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             return GiveUp(f"the parent message of case {escalation_id} was never posted")
         return TryLater(f"waiting for the parent message of case {escalation_id}")
 
+    def utility_of(case: Escalation) -> str | None:
+        """The customer's utility, for the parent's header (None when the customer is gone)."""
+        with context.db.reading() as session:
+            customer = session.get(CustomerRow, case.customer_id)
+        return Utility(customer.utility).display_name if customer is not None else None
+
     def send_parent(payload: dict[str, Any]) -> DeliveryResult:
         with context.db.reading() as session:
             case = store.escalation(session, int(payload["escalation_id"]))
@@ -80,7 +88,8 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         if case.parent_ts is not None:
             return Delivered({"channel": case.channel, "ts": case.parent_ts})
         # Rendered from the case as it is now: a case taken or resolved while Slack was down shows so.
-        return _call(lambda: client.chat_postMessage(channel=case.channel, **parent_message(case)),
+        message = parent_message(case, utility_of(case))
+        return _call(lambda: client.chat_postMessage(channel=case.channel, **message),
                      lambda r: {"channel": r["channel"], "ts": r["ts"]})
 
     def parent_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
@@ -111,8 +120,8 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             return GiveUp("the case no longer exists")
         if blocked is not None or case.parent_ts is None:
             return wait_or_give_up(escalation_id, blocked or "waiting")
-        ts = case.parent_ts
-        return _call(lambda: client.chat_update(channel=case.channel, ts=ts, **parent_message(case)),
+        ts, message = case.parent_ts, parent_message(case, utility_of(case))
+        return _call(lambda: client.chat_update(channel=case.channel, ts=ts, **message),
                      lambda r: {"ts": r["ts"]})
 
     def send_dm(payload: dict[str, Any]) -> DeliveryResult:

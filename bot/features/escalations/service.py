@@ -274,7 +274,7 @@ def fire_follow_up(context: BotContext, follow_up_id: int) -> bool:
             schedule_follow_up(session, follow_up.customer_id, again, agent=follow_up.agent,
                                escalation_id=case.id if case else None, at=now)
         if case is not None:
-            text = messages.follow_up_reply(report, follow_up.due_at)
+            text = messages.follow_up_reply(report, follow_up.due_at, case.taken_by)
             entries.append(_reply(session, context, case, text, f"follow_up:{follow_up.id}"))
             if report.connected:
                 entries += _resolve_connected(session, context, case, report)

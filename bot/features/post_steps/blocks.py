@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     InputBlock,
     MarkdownTextObject,
-    Option,
     PlainTextInputElement,
-    RadioButtonsElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
@@ -29,11 +27,10 @@ POST_NOTE_ACTION = "post_steps_note"
 POST_REPLY_ACTION = "post_steps_reply"
 POST_AGAIN_ACTION = "post_steps_again"
 CANCEL_ACTION = "post_steps_cancel"
+SENT_MYSELF_ACTION = "post_steps_sent_myself"
 TICKET_MODAL_CALLBACK = "post_steps_ticket"
 TICKET_BLOCK = "ticket"
-VISIBILITY_BLOCK = "visibility"
 INPUT_ACTION = "value"
-NOTE, REPLY = "note", "reply"
 # A ticket as typed or linked: longer is no ticket reference, and the modal's field stops there.
 MAX_TICKET_TEXT = 300
 
@@ -77,79 +74,81 @@ def read_steps_button(raw: str | None) -> PostRequest | None:
 
 
 def steps_buttons(report: Report) -> list[ButtonElement]:
-    """"Post steps to ticket" (an internal note), and the explicit "Reply to customer"; none when healthy."""
+    """WAIT, REAUTH, CONNECT: send the steps to the customer (primary: a modal shows the exact text and the
+    ticket first), or add them as an internal note, which is not steps sent. None otherwise."""
     action = report.recommendation.action
-    if action is Action.HEALTHY:
+    if action not in messages.STEPS_SEND_BUTTON:
         return []
+    reply = PostRequest(report.customer.id, report.ticket_ref, action, public=True)
     note = PostRequest(report.customer.id, report.ticket_ref, action, public=False)
-    buttons = [
-        ButtonElement(
-            text=messages.STEPS_BUTTON,
-            action_id=POST_NOTE_ACTION,
-            value=button_value(note),
-            style=None if action is Action.ESCALATE else "primary",
-        )
+    return [
+        ButtonElement(text=messages.STEPS_SEND_BUTTON[action], action_id=POST_REPLY_ACTION,
+                      value=button_value(reply), style="primary"),
+        ButtonElement(text=messages.STEPS_BUTTON, action_id=POST_NOTE_ACTION, value=button_value(note)),
     ]
-    if action is not Action.ESCALATE:  # the escalation note is for the team only
-        reply = PostRequest(report.customer.id, report.ticket_ref, action, public=True)
-        buttons.append(
-            ButtonElement(
-                text=messages.STEPS_REPLY_BUTTON,
-                action_id=POST_REPLY_ACTION,
-                value=button_value(reply),
-                confirm=ConfirmObject(
-                    title=messages.STEPS_REPLY_CONFIRM_TITLE,
-                    text=messages.STEPS_REPLY_CONFIRM_TEXT,
-                    confirm=messages.STEPS_REPLY_CONFIRM_YES,
-                    deny=messages.STEPS_REPLY_CONFIRM_NO,
-                ),
-            )
-        )
-    return buttons
 
 
-def ticket_modal(button: PostRequest, response_url: str | None) -> View:
-    """Asks for the ticket; the visibility choice defaults to the internal note."""
+def ticket_modal(button: PostRequest, response_url: str | None, preview: str | None = None) -> View:
+    """Before a reply: the exact text the customer gets and the ticket it goes to (prefilled when known).
+    Before a note without a ticket: the ticket only."""
     metadata = PostRequest(button.customer_id, None, button.action, button.public,
                            confirmed_after=button.confirmed_after, response_url=response_url)
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=messages.steps_modal_intro(button.customer_id, button.action))),
-        InputBlock(
-            block_id=TICKET_BLOCK,
-            label=messages.STEPS_TICKET_LABEL,
-            element=PlainTextInputElement(
-                action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=MAX_TICKET_TEXT
-            ),
-        ),
+        SectionBlock(text=MarkdownTextObject(
+            text=messages.steps_modal_intro(button.customer_id, button.action, button.public))),
     ]
-    if button.action is not Action.ESCALATE:
-        note = Option(value=NOTE, text=messages.STEPS_NOTE_OPTION)
-        reply = Option(value=REPLY, text=messages.STEPS_REPLY_OPTION)
-        blocks.append(
-            InputBlock(
-                block_id=VISIBILITY_BLOCK,
-                label=messages.STEPS_VISIBILITY_LABEL,
-                element=RadioButtonsElement(
-                    action_id=INPUT_ACTION, options=[note, reply], initial_option=reply if button.public else note
-                ),
-            )
-        )
+    if preview:
+        blocks.append(SectionBlock(block_id="preview",
+                                   text=MarkdownTextObject(text=messages.steps_preview(preview)[:MAX_SECTION_TEXT])))
+    blocks.append(InputBlock(
+        block_id=TICKET_BLOCK,
+        label=messages.STEPS_TICKET_LABEL,
+        element=PlainTextInputElement(
+            action_id=INPUT_ACTION, placeholder=messages.STEPS_TICKET_PLACEHOLDER, max_length=MAX_TICKET_TEXT,
+            initial_value=button.ticket or None,
+        ),
+    ))
     return View(
         type="modal",
         callback_id=TICKET_MODAL_CALLBACK,
-        title=messages.STEPS_MODAL_TITLE,
-        submit=messages.STEPS_MODAL_SUBMIT,
+        title=messages.STEPS_MODAL_TITLE if button.public else messages.STEPS_NOTE_MODAL_TITLE,
+        submit=messages.STEPS_MODAL_SUBMIT if button.public else messages.STEPS_NOTE_MODAL_SUBMIT,
         close=messages.STEPS_MODAL_CLOSE,
         private_metadata=button_value(metadata, MAX_PRIVATE_METADATA),
         blocks=blocks,
     )
 
 
-def submitted_ticket(state_values: dict[str, Any]) -> tuple[str, bool]:
-    """(ticket text, public) from a submitted ticket modal."""
+def submitted_ticket(state_values: dict[str, Any]) -> str:
+    """The ticket text of a submitted ticket modal."""
     ticket = state_values.get(TICKET_BLOCK, {}).get(INPUT_ACTION, {}).get("value") or ""
-    chosen = state_values.get(VISIBILITY_BLOCK, {}).get(INPUT_ACTION, {}).get("selected_option") or {}
-    return str(ticket).strip(), chosen.get("value") == REPLY
+    return str(ticket).strip()
+
+
+def sent_myself_value(customer_id: str, ticket: str, action: Action, note_at: datetime) -> str:
+    data = {"c": customer_id, "t": ticket, "a": action.value, "n": note_at.isoformat()}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def read_sent_myself(raw: str | None) -> tuple[str, str, Action, datetime] | None:
+    """(customer, ticket, action, the note's time) from "I sent them myself", or None when not ours."""
+    try:
+        data = json.loads(raw or "")
+        found = (str(data["c"]), str(data["t"]), Action(data["a"]), datetime.fromisoformat(str(data["n"])))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return found if found[0] and len(found[0]) <= 64 and found[3].tzinfo is not None else None
+
+
+def sent_myself_blocks(text: str, customer_id: str, ticket: str, action: Action, note_at: datetime) -> list[Block]:
+    """An internal note's outcome, with the one way to count it: the agent says they sent the steps."""
+    return [
+        SectionBlock(
+            block_id="post_steps_outcome", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT]),
+            accessory=ButtonElement(text=messages.STEPS_SENT_MYSELF_BUTTON, action_id=SENT_MYSELF_ACTION,
+                                    value=sent_myself_value(customer_id, ticket, action, note_at)),
+        )
+    ]
 
 
 def outcome_blocks(text: str) -> list[Block]:

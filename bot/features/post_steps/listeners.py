@@ -21,11 +21,14 @@ from bot.context import BotContext
 from bot.features.check.blocks import check_blocks, check_text
 from bot.features.post_steps.blocks import (
     CANCEL_ACTION,
+    SENT_MYSELF_ACTION,
     TICKET_BLOCK,
     TICKET_MODAL_CALLBACK,
     confirm_blocks,
     outcome_blocks,
+    read_sent_myself,
     read_steps_button,
+    sent_myself_blocks,
     submitted_ticket,
     ticket_modal,
 )
@@ -38,6 +41,8 @@ from bot.features.post_steps.service import (
     StepsPosted,
     StepsQueued,
     post_steps,
+    preview_steps,
+    record_sent_by_agent,
     refresh_report,
 )
 from commands.post_steps import CaseChanged, ConfirmFirst, InternalOnly, NothingToPost, PostRequest
@@ -71,16 +76,39 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
             return
-        if button.ticket is None and context.helpdesk is not None:
-            # trigger_id is good for 3 seconds: open the modal before any database work.
+        first_send = button.public and button.confirmed_after is None
+        if context.helpdesk is not None and (first_send or button.ticket is None):
+            # A reply is confirmed in a modal that shows its exact text and the ticket; a note without a
+            # ticket asks for it. trigger_id is good for 3 seconds: one quick read, then the modal.
+            preview = preview_steps(context, button) if button.public else None
             try:
-                client.views_open(trigger_id=body["trigger_id"], view=ticket_modal(button, body.get("response_url")))
+                client.views_open(trigger_id=body["trigger_id"],
+                                  view=ticket_modal(button, body.get("response_url"), preview))
             except SlackApiError as exc:
                 log.warning("post-steps modal not opened: error=%s", exc.response.get("error"))
                 respond(text=messages.STEPS_MODAL_FAILED, response_type="ephemeral", replace_original=False)
             return
         channel = (body.get("channel") or {}).get("id")
         posting.submit(post_and_respond, button, str(body["user"]["id"]), respond, channel)
+
+    @app.action(SENT_MYSELF_ACTION)
+    def sent_myself(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        found = read_sent_myself(action.get("value"))
+        if found is None:
+            respond(text=messages.STEPS_BAD_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        customer_id, ticket, clicked, note_at = found
+        agent = str(body["user"]["id"])
+        report = record_sent_by_agent(context, customer_id=customer_id, ticket_id=ticket, action=clicked,
+                                      note_at=note_at, agent=agent)
+        if report is None:
+            text = messages.steps_customer_gone(customer_id)
+            respond(text=text, blocks=outcome_blocks(text), response_type="ephemeral", replace_original=True)
+            return
+        text = messages.steps_recorded_by_agent(agent, ticket)
+        respond(text=f"{text}\n{check_text(report)}", blocks=outcome_blocks(text) + check_blocks(report),
+                response_type="ephemeral", replace_original=True)
 
     @app.action(CANCEL_ACTION)
     def cancel(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
@@ -96,7 +124,7 @@ def register(app: App, context: BotContext) -> None:
     @app.view(TICKET_MODAL_CALLBACK)
     def submit_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         button = read_steps_button(view.get("private_metadata"))
-        ticket, public = submitted_ticket(view.get("state", {}).get("values", {}))
+        ticket = submitted_ticket(view.get("state", {}).get("values", {}))
         helpdesk = context.helpdesk
         if button is not None and helpdesk is not None and helpdesk.parse_ticket_reference(ticket) is None:
             # Checking the text needs no I/O: the modal shows the problem next to the field.
@@ -107,7 +135,8 @@ def register(app: App, context: BotContext) -> None:
         if button is None:
             return
         chosen = PostRequest(button.customer_id, ticket, button.action,
-                             public and button.action is not Action.ESCALATE, confirmed_after=button.confirmed_after)
+                             button.public and button.action is not Action.ESCALATE,
+                             confirmed_after=button.confirmed_after)
         if button.response_url:
             posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send)
         else:
@@ -134,7 +163,11 @@ def render(answer: StepsAnswer, button: PostRequest) -> dict[str, Any]:
     if isinstance(outcome, ConfirmFirst):  # the only outcome that asks instead of telling
         blocks = confirm_blocks(outcome, button, answer.ticket_id or button.ticket or "", answer.ticket_word)
         return {"text": text, "blocks": blocks, "response_type": "ephemeral", "replace_original": True}
-    blocks = outcome_blocks(text)
+    if isinstance(outcome, StepsPosted) and not outcome.public and answer.ticket_id:
+        # A note is not steps sent: the one way it counts is the agent saying they sent the steps.
+        blocks = sent_myself_blocks(text, button.customer_id, answer.ticket_id, button.action, outcome.at)
+    else:
+        blocks = outcome_blocks(text)
     if answer.report is not None:
         blocks += check_blocks(answer.report)
         text = f"{text}\n{check_text(answer.report)}"

@@ -24,6 +24,7 @@ from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
 from bot.helpdesk import Posted, Rejected, RetryLater
 from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
+from bot.terminal_text import mrkdwn_as_text
 from commands.check import Report, build_report
 from commands.policy import Utility, policy_for
 from commands.post_steps import (
@@ -36,8 +37,11 @@ from commands.post_steps import (
     ReadyToPost,
     StepsPost,
     StepTemplate,
+    check_back_days,
+    fill_template,
     key_prefix,
     plan_post,
+    step_values,
 )
 from commands.rules import Action
 from models.check import SqlCaseRecords
@@ -140,14 +144,16 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
         if not records.customers_by_id(click.customer_id):
             return answer(CustomerGone(click.customer_id), None, ticket)
         report = build_report(records.case_file(click.customer_id), context.clock(), ticket)
-        queued = [_earlier(state) for state in queued_posts(session, OUTBOX_KIND, key_prefix(click.customer_id))]
+        queued = [_earlier(state) for state in queued_posts(session, OUTBOX_KIND, key_prefix(click.customer_id))
+                  if state.payload.get("public")]
         plan = plan_post(
             report,
             request,
             choose_template=lambda utility, action: choose_template(context.templates, utility, action),
             company=context.settings.company_name,
             helpdesk=helpdesk.name,
-            reasons=" ".join(messages.reason_text(reason, report) for reason in report.recommendation.reasons),
+            # Plain text for the helpdesk: Slack's date tokens and entities become what a reader sees.
+            reasons=" ".join(mrkdwn_as_text(messages.reason_text(r, report)) for r in report.recommendation.reasons),
             queued=queued,
         )
         if not isinstance(plan, ReadyToPost):
@@ -164,6 +170,11 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
              click.customer_id, ticket, click.agent, entry.created, state.status)
     return answer(_outcome(state, ticket, already=not entry.created),
                   refresh_report(context, click.customer_id, ticket), ticket)
+
+
+def post_escalation_note(context: BotContext, customer_id: str, ticket: str, agent: str) -> StepsAnswer:
+    """The escalation form's "add an internal note to the ticket": the escalation template, for the team only."""
+    return post_steps(context, PostRequest(customer_id, ticket, Action.ESCALATE, public=False, agent=agent))
 
 
 def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
@@ -262,22 +273,60 @@ def steps_delivery(context: BotContext) -> Delivery:
 def after_steps_posted(session: Session, context: BotContext, post: StepsPost, result: Mapping[str, Any]) -> None:
     """Everything a delivered post records, inside the transaction that marks it delivered.
 
-    Records the procedure (customer, ticket, agent, time, template), so the next /reauth-check
-    counts it (rules 3 and 7). Escalations hook their case event and follow-up in here.
+    A reply the customer sees is a procedure (customer, ticket, agent, time, template), so the next
+    /reauth-check counts it (rules 3 and 7), the guardrail warns before a second one and the bot looks
+    again once the utility's window has passed. An internal note is none of that: the case thread hears
+    of it, and the agent's "I sent them myself" (`record_sent_by_agent`) is what turns it into one.
     """
     sent_at = datetime.fromisoformat(str(result["posted_at"]))
-    recorded = record_procedure(
-        session, customer_id=post.customer_id, sent_at=sent_at, ticket_id=post.ticket_id, agent=post.agent,
-        template=post.template,
-    )
+    recorded = False
+    if post.public:
+        recorded = record_procedure(
+            session, customer_id=post.customer_id, sent_at=sent_at, ticket_id=post.ticket_id, agent=post.agent,
+            template=post.template,
+        )
     log.info("steps posted: customer=%s ticket=%s template=%s agent=%s public=%s procedure_recorded=%s",
              post.customer_id, post.ticket_id, post.template, post.agent, post.public, recorded)
-    # The case thread hears of it, and the bot looks again once the utility's window has passed.
     text = messages.case_steps_posted(post.helpdesk, post.ticket_id, str(result.get("url") or ""), post.agent,
                                       post.public)
     case_event(session, context, post.customer_id, text, key=f"steps:{post.dedupe_key}")
-    wait = timedelta(days=policy_for(Utility(post.utility)).wait_days)
-    schedule_follow_up(session, post.customer_id, sent_at + wait, agent=post.agent, at=context.clock())
+    if post.public:  # the bot looks again on the day the customer was told to
+        wait = timedelta(days=check_back_days(Utility(post.utility), Action(post.action)))
+        schedule_follow_up(session, post.customer_id, sent_at + wait, agent=post.agent, at=context.clock())
+
+
+def record_sent_by_agent(
+    context: BotContext, *, customer_id: str, ticket_id: str, action: Action, note_at: datetime, agent: str
+) -> Report | None:
+    """"I sent them myself" under an internal note: the agent sent its steps to the customer, so they are a
+    procedure now. Recorded at the note's time, so two clicks (or two agents) record one; None when the
+    customer is gone."""
+    with context.db.transaction() as session:
+        records = SqlCaseRecords(session)
+        if not records.customers_by_id(customer_id):
+            return None
+        utility = records.customers_by_id(customer_id)[0].utility
+        recorded = record_procedure(session, customer_id=customer_id, sent_at=note_at, ticket_id=ticket_id,
+                                    agent=agent, template=template_name(utility.value, action.value))
+        log.info("steps sent by the agent: customer=%s ticket=%s agent=%s procedure_recorded=%s",
+                 customer_id, ticket_id, agent, recorded)
+        if recorded:
+            case_event(session, context, customer_id, messages.case_steps_sent_by_agent(ticket_id, agent),
+                       key=f"sent_myself:{customer_id}:{ticket_id}:{note_at.isoformat()}")
+            wait = timedelta(days=policy_for(utility).wait_days)
+            schedule_follow_up(session, customer_id, note_at + wait, agent=agent, at=context.clock())
+    return refresh_report(context, customer_id, ticket_id)
+
+
+def preview_steps(context: BotContext, click: PostRequest) -> str | None:
+    """The exact text a reply would carry, for the confirmation; None when there is nothing to send."""
+    report = refresh_report(context, click.customer_id, click.ticket)
+    if report is None or report.recommendation.action is not click.action:
+        return None
+    template = choose_template(context.templates, report.customer.utility, click.action)
+    values = step_values(report, company=context.settings.company_name, ticket_id=click.ticket or "",
+                         reasons="")
+    return fill_template(template, values)
 
 
 def _not_before(context: BotContext, unix_time: float | None) -> datetime | None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.post_steps import StepTemplate, validate_template
+from commands.policy import Utility
+from commands.post_steps import StepTemplate, validate_template, wait_contradictions
+from commands.rules import Action
 
 PACKAGED_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -52,6 +54,14 @@ def template_name(utility: str, action: str) -> str:
     return f"{key}_{act}"
 
 
+def _contradictions(name: str, file_name: str, text: str) -> list[str]:
+    """A wait that contradicts the date the template gives (see `wait_contradictions`)."""
+    if name == ESCALATE:
+        return []
+    utility, action = name.split("_", 1)
+    return wait_contradictions(file_name, text, Utility[utility.upper()], Action[action.upper()])
+
+
 def load_templates(directory: Path | None = None) -> dict[str, StepTemplate]:
     """Read and check every template in ``directory`` (default: the packaged ones).
 
@@ -73,7 +83,7 @@ def load_templates(directory: Path | None = None) -> dict[str, StepTemplate]:
         except (OSError, UnicodeDecodeError) as error:
             problems.append(f"{path.name}: cannot be read as UTF-8 text ({error})")
             continue
-        file_problems = validate_template(path.name, text)
+        file_problems = validate_template(path.name, text) + _contradictions(name, path.name, text)
         problems.extend(file_problems)
         if not file_problems:
             templates[name] = StepTemplate(name, text)
