@@ -49,7 +49,7 @@ from commands.imports import ImportFailed
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
 from models.check import SqlCaseRecords
-from models.imports import Imported, import_files
+from models.imports import import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
 
@@ -212,7 +212,7 @@ def report_json(report: Report) -> dict[str, Any]:
                     "status": a.status_at(report.now).value,
                     "granted_at": a.granted_at.isoformat() if a.granted_at else None,
                     "age_days": a.age_days(report.now),
-                    "scope_complete": not a.missing_function_blocks(utility),
+                    "scope_complete": a.scope_complete(utility),  # null: scope unknown
                 }
                 for a in report.authorizations
             ],
@@ -231,19 +231,16 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         print(f"reauth-bot: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    failed = 0
     before = case_authorizations(db)
-    for result in import_files(db, args.files):
-        match result:
-            case ImportFailed():
-                failed += 1
-                print(str(result), file=sys.stderr)
-            case Imported():
-                print(f"{result.source}: {result.rows} {result.kind} imported")
-            case _:
-                assert_never(result)
+    try:
+        imported = import_files(db, args.files)
+    except ImportFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return EXIT_FAILED
+    for result in imported:
+        print(f"{result.source}: {result.rows} {result.kind} imported")
     _tell_open_cases(settings, db, before)
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_OK
 
 
 def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorizations) -> None:

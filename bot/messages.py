@@ -95,6 +95,13 @@ def missing_data_types(blocks: frozenset[int]) -> str:
     return ", ".join(f"{FUNCTION_BLOCK_NAMES.get(b, 'function block')} (FB {b})" for b in sorted(blocks))
 
 
+def scope_state(complete: bool | None, missing: frozenset[int]) -> str:
+    """An authorization's scope in its line of the answer; an unknown scope is said so, never judged."""
+    if complete is None:
+        return "scope unknown"
+    return "scope complete" if complete else f"missing {missing_data_types(missing)}"
+
+
 def reason_text(reason: Reason, report: Report) -> str:
     """One plain sentence per reason code, with the customer's specifics."""
     utility = report.customer.utility

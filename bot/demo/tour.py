@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import assert_never
 
 from bot.demo.harness import LocalBot
 from bot.demo.population import insert_population
@@ -20,7 +19,7 @@ from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
 from commands.imports import ImportFailed
 from models import Database
-from models.imports import Imported, import_files
+from models.imports import import_files
 
 DEMO_DATABASE = Path("var/demo.db")
 GENERATED_CUSTOMERS = 3000
@@ -35,14 +34,12 @@ def build_demo_database(url: str | None) -> Database:
         url = f"sqlite:///{DEMO_DATABASE}"
     db = Database(url)
     db.upgrade()
-    for result in import_files(db, sorted(DATASET.glob("*.csv"))):
-        match result:
-            case ImportFailed():
-                say(f"  imported {result.source}: {result}")
-            case Imported():
-                say(f"  imported {result.rows} {result.kind} from bot/demo/{result.source}")
-            case _:
-                assert_never(result)
+    try:
+        for result in import_files(db, sorted(DATASET.glob("*.csv")), now=DEMO_NOW):
+            say(f"  imported {result.rows} {result.kind} from bot/demo/{result.source}")
+    except ImportFailed as failed:
+        say(f"  the bundled dataset did not import: {failed}")
+        raise
     insert_population(db, GENERATED_CUSTOMERS, now=DEMO_NOW)
     say(f"  generated {GENERATED_CUSTOMERS} more customers with about 3 authorizations each")
     return db

@@ -78,8 +78,8 @@ def _data_line(report: Report) -> str:
 def _authorization_line(a: Authorization, report: Report) -> str:
     age = a.age_days(report.now)
     age_text = "age unknown" if age is None else messages.days(age)
-    missing = a.missing_function_blocks(report.customer.utility)
-    scope = "scope complete" if not missing else f"missing {messages.missing_data_types(missing)}"
+    utility = report.customer.utility
+    scope = messages.scope_state(a.scope_complete(utility), a.missing_function_blocks(utility))
     return f"• `{a.id}` {a.status_at(report.now).value} · {age_text} · {scope}"
 
 
