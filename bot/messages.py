@@ -626,3 +626,18 @@ def home_last_digest(when: str) -> str:
 
 def home_own_escalations(n: int) -> str:
     return f"*Your open escalations ({n})*"
+
+
+# --- Green Button sync ---------------------------------------------------------------------------------
+
+
+def sync_report(utility: str, outcome: str, new: int, changed: int, revoked: int, skipped: int, problem: str,
+                thread_updates: int) -> str:
+    """One line per utility after `reauth-bot sync greenbutton`."""
+    if outcome == "synced":
+        threads = f"; {thread_updates} update(s) for open escalation threads" if thread_updates else ""
+        return (f"{utility}: synced: {new} new, {changed} changed, {revoked} revoked, {skipped} skipped "
+                f"(malformed or not in the subscription mapping){threads}")
+    if outcome == "busy":
+        return f"{utility}: another instance is syncing it (or just did); nothing to do"
+    return f"{utility}: sync failed, nothing was changed: {problem}"

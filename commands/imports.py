@@ -12,7 +12,7 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
@@ -29,6 +29,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 _E = TypeVar("_E", bound=StrEnum)
+_ZERO = timedelta(0)
 
 
 class ImportKind(StrEnum):
@@ -282,7 +283,13 @@ def _subscription(line: int, v: list[str], now: datetime) -> SubscriptionImport:
     if not resource_uri.startswith(("https://", "http://")) or len(resource_uri) > 1000:
         raise _BadValue(f"resource_uri {resource_uri[:60]!r} is not the URL of a Green Button subscription or "
                         "retail customer (https://...)")
-    return SubscriptionImport(line, resource_uri.rstrip("/"), _identifier("customer_id", customer_id))
+    return SubscriptionImport(line, subscription_key(resource_uri), _identifier("customer_id", customer_id))
+
+
+def subscription_key(uri: str) -> str:
+    """A subscription or retail customer URI as the mapping stores it: custodians name the same resource
+    with and without `/Batch/` (ESPI's bulk path) and a trailing slash."""
+    return uri.strip().rstrip("/").replace("/resource/Batch/", "/resource/")
 
 
 _PARSERS: dict[ImportKind, Callable[[int, list[str], datetime], ImportRow]] = {
@@ -319,7 +326,9 @@ def _time(column: str, raw: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
     except ValueError:
         raise _BadValue(f"{column} {raw[:40]!r} is not an ISO 8601 time (e.g. 2026-11-02T09:30:00-08:00)") from None
     except OverflowError:

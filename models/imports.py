@@ -126,7 +126,7 @@ def _values(row: ImportRow, to_time: Any) -> tuple[Any, ...]:
 def _sqlite_time(value: datetime | None) -> str | None:
     # The text SQLAlchemy's SQLite DateTime stores (models.base.UTCDateTime hands it naive UTC), so staged
     # and stored times compare as equal strings.
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _same(value: datetime | None) -> datetime | None:
@@ -187,7 +187,7 @@ class ImportBatch:
 
         for row in rows:
             count += 1
-            if errors:
+            if errors.total:
                 continue
             self._pos += 1
             batch.append((self._pos, source_index, row.line, *_values(row, to_time)))
@@ -209,6 +209,11 @@ class ImportBatch:
         self._exec(f"CREATE TEMPORARY TABLE {table.staging} (pos BIGINT PRIMARY KEY, source INTEGER, "
                    f"line BIGINT, {columns}){suffix}")
         self._created.add(kind)
+
+    def staging_table(self, kind: ImportKind) -> str:
+        """The temporary table `load` filled for `kind` (columns as in the stored table), until `apply`."""
+        self._create(kind)
+        return _TABLES[kind].staging
 
     # --- checking -----------------------------------------------------------------------------------
 

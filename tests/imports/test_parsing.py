@@ -104,9 +104,8 @@ EXPECTED: dict[ImportKind, list[ImportRow]] = {
     ],
     ImportKind.SUBSCRIPTIONS: [
         SubscriptionImport(2, "https://api.pge.com/GreenButtonConnect/espi/1_1/resource/Subscription/0", "C1"),
-        # The trailing slash is dropped: the feed's URIs have none.
-        SubscriptionImport(3, "https://test-api.example.com/espi/1_1/resource/Batch/RetailCustomer/test-customer-id",
-                           "C2"),
+        # Stored as the sync looks it up: without the trailing slash and ESPI's /Batch/ path.
+        SubscriptionImport(3, "https://test-api.example.com/espi/1_1/resource/RetailCustomer/test-customer-id", "C2"),
     ],
 }
 
