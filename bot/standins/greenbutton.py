@@ -41,7 +41,7 @@ class CustodianAuthorization:
     id: str
     subscription: str  # the Subscription id in resourceURI
     status: int = 1  # ESPI: 0 revoked, 1 active, 2 denied
-    start: int = 1_764_000_000  # authorizedPeriod.start, seconds since 1970
+    start: int = 1_793_491_200  # authorizedPeriod.start, seconds since 1970 (2026-11-01)
     duration: int = 0  # 0: indefinite
     scope: str = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;"
     retail_customer: str | None = None  # customerResourceURI's id, when given
