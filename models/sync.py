@@ -60,7 +60,7 @@ class SyncRunRow(Base):
 def subscription_customers(session: Session) -> dict[str, str]:
     """The company's mapping, subscription or retail customer URI -> customer id."""
     rows = session.execute(select(SubscriptionRow.resource_uri, SubscriptionRow.customer_id))
-    return {resource_uri: customer_id for resource_uri, customer_id in rows}
+    return {row.resource_uri: row.customer_id for row in rows}
 
 
 def claim_run(session: Session, utility: str, holder: str, now: datetime, *, lease: timedelta,

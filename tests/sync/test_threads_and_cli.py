@@ -14,8 +14,8 @@ from bot.cli import main
 from bot.features.sync.service import Outcome, sync_utility
 from bot.settings import Settings, SettingsError
 from bot.standins.greenbutton import CustodianAuthorization, CustodianStandIn
-from models import Database
 from bot.standins.slack_api import SlackStandIn
+from models import Database
 from tests.clock import Clock
 from tests.escalations.conftest import Escalations, running_cases
 from tests.sync.conftest import custodian_settings, import_mapping
@@ -52,7 +52,8 @@ def test_a_change_to_an_escalated_customer_is_a_reply_in_the_case_thread(
     custodian.remove("7001")  # revoked at the utility: vanished from the complete feed
     assert sync_utility(context, "SCE").revoked == 1
     cases.quiet()
-    assert cases.thread(dana)[-1] == ":arrows_counterclockwise: Authorization `GB-SCE-7001` changed: active → *revoked*."
+    changed = ":arrows_counterclockwise: Authorization `GB-SCE-7001` changed: active → *revoked*."
+    assert cases.thread(dana)[-1] == changed
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, db_url: str, custodian: CustodianStandIn) -> None:
