@@ -17,6 +17,7 @@ from bot.demo.tour_check import tour_check
 from bot.demo.tour_digest import tour_digest
 from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
+from bot.demo.tour_sync import tour_sync
 from commands.imports import ImportFailed
 from models import Database
 from models.imports import import_files
@@ -45,7 +46,7 @@ def build_demo_database(url: str | None) -> Database:
     return db
 
 
-TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest]
+TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest, tour_sync]
 
 
 def run_tour(database_url: str | None = None) -> int:
