@@ -18,9 +18,9 @@ from urllib.parse import unquote_plus
 
 # ASCII digits only: str.isdigit() accepts "²", which int() rejects.
 _NUMBER = re.compile(r"[0-9]+")
-# `;` and `&` separate terms, and so does whitespace, except around `=` ("FB = 1_3" is one term).
+# `;` and `&` separate terms, and so does whitespace, except around `=` and `_` ("FB = 1_ 3" is one term).
 _SEPARATORS = re.compile(r"[;&\s]+")
-_EQUALS = re.compile(r"\s*=\s*")
+_JOINERS = re.compile(r"\s*([=_])\s*")
 _QUOTES = "\"'`"
 # A scope is a few hundred characters; a longer string is not read (and cannot be a scope anyway).
 _MAX_LENGTH = 4096
@@ -60,7 +60,7 @@ def parse_scope(text: str | None) -> Scope:
         text = unquote_plus(text).strip().strip(_QUOTES)
     blocks: set[int] = set()
     terms: dict[str, str] = {}
-    for part in _SEPARATORS.split(_EQUALS.sub("=", text)):
+    for part in _SEPARATORS.split(_JOINERS.sub(r"\1", text)):
         key, sep, value = part.strip(_QUOTES).partition("=")
         if not sep:
             continue
