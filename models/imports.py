@@ -47,7 +47,7 @@ from models.db import Database
 from models.function_blocks import function_block_mask
 
 # Rows per executemany / COPY flush: large enough to amortise the round trip, small enough to stay flat.
-_BATCH = 10_000
+_BATCH = 5_000
 
 
 @dataclass(frozen=True)
