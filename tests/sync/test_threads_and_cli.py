@@ -12,6 +12,7 @@ import pytest
 from bot.app import build_context
 from bot.cli import main
 from bot.features.sync.service import Outcome, sync_utility
+from bot.periodic import Periodic
 from bot.settings import Settings, SettingsError
 from bot.standins.greenbutton import CustodianAuthorization, CustodianStandIn
 from bot.standins.slack_api import SlackStandIn
@@ -101,3 +102,39 @@ def test_a_custodian_needs_all_four_settings() -> None:
                                   "GREENBUTTON_SDGE_CLIENT_ID": "id", "GREENBUTTON_SDGE_CLIENT_SECRET": "secret"})
     assert settings.sync_interval == 1800 and settings.custodians["SDGE"].base_url == "https://sdge.example/gb"
     assert "secret" not in repr(settings)
+
+
+def test_serve_runs_the_sync_among_its_workers(db: Database, custodian: CustodianStandIn, tmp_path: Path) -> None:
+    from bot.standins.server import poll
+    from bot.workers import start_workers
+    from tests.demo_dataset import load_demo_dataset
+
+    load_demo_dataset(db)
+    import_mapping(db, tmp_path)
+    custodian.authorize(CustodianAuthorization("7001", "sub-1003", start=1795888800))
+    context = build_context(Settings(custodians={"SCE": custodian_settings(custodian)}), db=db)
+    workers = start_workers(context)
+    try:
+        assert "greenbutton-sync" in [worker.name for worker in workers]
+        from models.sync import SyncRunRow
+
+        def outcome() -> str | None:
+            with db.sessions() as session:  # a fresh snapshot each time
+                run = session.get(SyncRunRow, "SCE")
+                return run.outcome if run is not None else None
+
+        found, ready = poll(outcome, lambda o: o is not None, timeout=20)
+        assert ready and found == "synced: new 1, changed 0, revoked 0, skipped 0"
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert "greenbutton-sync" not in [w.name for w in start_workers_without_custodians(db)]
+
+
+def start_workers_without_custodians(db: Database) -> list[Periodic]:
+    from bot.workers import start_workers
+
+    workers = start_workers(build_context(Settings(), db=db))
+    for worker in workers:
+        worker.stop()
+    return workers
