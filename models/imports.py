@@ -10,7 +10,7 @@ unchanged re-import writes nothing and fires no trigger.
 The changed rows are first collected in a `*_changes` table holding the new values next to the old ones
 (`old_status`, `old_customer_id`, `is_new`; for customers the old enrollment and last data time). That table
 is where transitions (a new authorization, one revoked, a customer connected or disconnected) can be derived
-in SQL, in the same transaction, before `_upsert_changes` applies them: see `Changes.derive_history`.
+in SQL, in the same transaction, before `_upsert_changes` applies them: see the hook in `ImportBatch.apply`.
 """
 
 from __future__ import annotations
@@ -154,11 +154,6 @@ class Changes:
     new: dict[ImportKind, int]
     changed: dict[ImportKind, int]
 
-    # Issue 14's hook: inside `ImportBatch.apply`, after `_collect_changes` and before `_upsert_changes`,
-    # `import_authorizations_changes` holds every authorization about to be written with `is_new`,
-    # `old_status` and `old_customer_id`, and `import_customers_changes` every customer with its
-    # `old_enrollment_status` and `old_last_data_at`: history rows are one INSERT ... SELECT from them.
-
 
 class ImportBatch:
     """The staging tables of one transaction: load rows of any kinds, check them together, apply them."""
@@ -279,6 +274,10 @@ class ImportBatch:
                 continue
             table = _TABLES[kind]
             self._collect_changes(table)
+            # The hook for history rows (issue 14): here `import_authorizations_changes` holds every
+            # authorization about to be written with `is_new`, `old_status` and `old_customer_id`, and
+            # `import_customers_changes` every customer with `old_enrollment_status` and `old_last_data_at`
+            # (connected before or not); a transition is one INSERT ... SELECT from them, in this transaction.
             counts = self._exec(f"SELECT count(*), coalesce(sum(is_new), 0) FROM {table.changes}").one()
             new[kind], changed[kind] = int(counts[1]), int(counts[0]) - int(counts[1])
             if kind is ImportKind.CUSTOMERS or kind is ImportKind.SUBSCRIPTIONS:
