@@ -40,9 +40,10 @@ from bot.features.escalations.service import (
     tell_cases_about_import,
 )
 from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
+from bot.features.sync.service import Outcome, sync_all
 from bot.helpdesk.configured import configured_helpdesk
 from bot.server import http_server, stop_server
-from bot.settings import Settings, SettingsError
+from bot.settings import GREENBUTTON_UTILITIES, Settings, SettingsError
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
 from bot.workers import start_workers
 from commands.check import (
@@ -60,7 +61,7 @@ from commands.digest import local_day
 from commands.imports import ImportFailed
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
-from models.imports import Imported, import_files
+from models.imports import import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
 
@@ -113,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--dry-run", dest="dry_run", action="store_true",
                         help="print the digest as text; claim and post nothing")
     digest.set_defaults(run=_digest)
+
+    syncer = sub.add_parser("sync", help="read authorizations from a source into the database")
+    sync_sources = syncer.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    greenbutton = sync_sources.add_parser(
+        "greenbutton", help="read each configured utility's Green Button Connect data custodian (for cron)"
+    )
+    greenbutton.add_argument("--utility", choices=GREENBUTTON_UTILITIES, type=str.upper,
+                             help="only this utility (default: every one configured)")
+    greenbutton.set_defaults(run=_sync_greenbutton)
 
     demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
     demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
@@ -232,7 +242,7 @@ def report_json(report: Report) -> dict[str, Any]:
                     "status": a.status_at(report.now).value,
                     "granted_at": a.granted_at.isoformat() if a.granted_at else None,
                     "age_days": a.age_days(report.now),
-                    "scope_complete": not a.missing_function_blocks(utility),
+                    "scope_complete": a.scope_complete(utility),  # null: scope unknown
                 }
                 for a in report.authorizations
             ],
@@ -253,19 +263,16 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         print(f"reauth-bot: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    failed = 0
     before = case_authorizations(db)
-    for result in import_files(db, args.files):
-        match result:
-            case ImportFailed():
-                failed += 1
-                print(str(result), file=sys.stderr)
-            case Imported():
-                print(f"{result.source}: {result.rows} {result.kind} imported")
-            case _:
-                assert_never(result)
+    try:
+        imported = import_files(db, args.files)
+    except ImportFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return EXIT_FAILED
+    for result in imported:
+        print(f"{result.source}: {result.rows} {result.kind} imported")
     _tell_open_cases(settings, db, before)
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_OK
 
 
 def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorizations) -> None:
@@ -284,6 +291,25 @@ def _tell_open_cases(settings: Settings, db: Database, before: CaseAuthorization
         return
     if entries:
         print(f"{len(entries)} update(s) for open escalation threads")
+
+
+def _sync_greenbutton(args: argparse.Namespace, settings: Settings) -> int:
+    """`reauth-bot sync greenbutton [--utility U]`: exit 0 synced (or another instance was syncing), 1 a
+    custodian failed (nothing of its feed was applied), 2 no such custodian configured."""
+    utilities = [args.utility] if args.utility else sorted(settings.custodians)
+    unconfigured = [u for u in utilities if u not in settings.custodians]
+    if not utilities or unconfigured:
+        which = unconfigured[0] if unconfigured else "<UTILITY>"
+        return _usage(f"no Green Button custodian is configured for {which}: set GREENBUTTON_{which}_BASE_URL, "
+                      "_TOKEN_URL, _CLIENT_ID and _CLIENT_SECRET")
+    db = open_database(settings)
+    context = build_context(settings, db=db)
+    failed = False
+    for report in sync_all(context, utilities):
+        print(messages.sync_report(report.utility, report.outcome.value, report.new, report.changed,
+                                   report.revoked, report.skipped, report.problem, report.thread_updates))
+        failed = failed or report.outcome is Outcome.FAILED
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -155,6 +155,13 @@ def _newest_since(report: Report, window: str) -> str:
     return f"{status} since {slack_date(newest.granted_at)} ({days(age)}, {window})"
 
 
+def scope_state(complete: bool | None, missing: frozenset[int]) -> str:
+    """An authorization's scope in its line of the answer; an unknown scope is said so, never judged."""
+    if complete is None:
+        return "scope unknown"
+    return "scope complete" if complete else f"missing {missing_data_types(missing)}"
+
+
 def reason_text(reason: Reason, report: Report) -> str:
     """One plain sentence per reason code, with the customer's specifics, in the support team's words."""
     utility = report.customer.utility
@@ -245,6 +252,8 @@ def check_facts(report: Report) -> str:
     data = f"last meter data {slack_date(last)}" if last else "no meter data yet"
     facts = [f"{'Connected' if report.connected else 'Not connected'}: {data}",
              live_authorizations(len(report.live))]
+    if report.live and report.live[0].scope_complete(customer.utility) is None:
+        facts.append(scope_state(None, frozenset()))  # never judged: said so, so the agent knows why
     if report.procedures:
         latest = report.procedures[-1]
         facts.append(f"steps sent {times(len(report.procedures))}, last {slack_date(latest.sent_at)}"
@@ -902,3 +911,18 @@ def home_follow_up(customer_id: str, due_at: datetime) -> str:
 
 def home_help_article(url: str) -> str:
     return f"{link(url, 'The help article')} the steps come from"
+
+
+# --- Green Button sync ---------------------------------------------------------------------------------
+
+
+def sync_report(utility: str, outcome: str, new: int, changed: int, revoked: int, skipped: int, problem: str,
+                thread_updates: int) -> str:
+    """One line per utility after `reauth-bot sync greenbutton`."""
+    if outcome == "synced":
+        threads = f"; {thread_updates} update(s) for open escalation threads" if thread_updates else ""
+        return (f"{utility}: synced: {new} new, {changed} changed, {revoked} revoked, {skipped} skipped "
+                f"(malformed or not in the subscription mapping){threads}")
+    if outcome == "busy":
+        return f"{utility}: another instance is syncing it (or just did); nothing to do"
+    return f"{utility}: sync failed, nothing was changed: {problem}"

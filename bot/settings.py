@@ -6,7 +6,7 @@ Only the CLI loads `.env` (python-dotenv); tests and library callers pass a mapp
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -16,6 +16,20 @@ from bot.helpdesk import HELPDESK_KINDS
 from models.db import DEFAULT_DATABASE_URL
 
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# Green Button Connect data custodians, one per utility: GREENBUTTON_<UTILITY>_<PART>.
+GREENBUTTON_UTILITIES = ("SCE", "PGE", "SDGE")
+_CUSTODIAN_PARTS = ("BASE_URL", "TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET")
+DEFAULT_SYNC_INTERVAL = 3600.0
+
+
+@dataclass(frozen=True)
+class CustodianSettings:
+    """How the company reads one utility's Green Button Connect data custodian (NAESB ESPI REST)."""
+
+    base_url: str  # e.g. https://api.pge.com/GreenButtonConnect: the feed is {base}/espi/1_1/resource/Authorization
+    token_url: str  # the custodian's OAuth 2 token endpoint (client credentials)
+    client_id: str
+    client_secret: str = field(repr=False)
 
 
 class SettingsError(Exception):
@@ -45,6 +59,9 @@ class Settings:
     digest_channel: str | None = None
     digest_time: time = time(9, 0)
     digest_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Los_Angeles"))
+    # Utility -> its data custodian, for `reauth-bot sync greenbutton` and serve's sync every sync_interval.
+    custodians: Mapping[str, CustodianSettings] = field(default_factory=dict)
+    sync_interval: float = DEFAULT_SYNC_INTERVAL  # seconds
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,6 +113,8 @@ class Settings:
             digest_channel=_channel("DIGEST_CHANNEL", get("DIGEST_CHANNEL")),
             digest_time=_clock_time(get("DIGEST_TIME")),
             digest_tz=_zone(get("DIGEST_TZ")),
+            custodians=_custodians(get),
+            sync_interval=_interval("SYNC_INTERVAL", get("SYNC_INTERVAL")),
         )
 
     def require_slack(self) -> None:
@@ -137,3 +156,36 @@ def _zone(raw: str | None) -> ZoneInfo:
         return ZoneInfo(raw or "America/Los_Angeles")
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"DIGEST_TZ must be an IANA time zone such as America/Los_Angeles, not {raw!r}") from None
+
+
+def _custodians(get: Callable[[str], str | None]) -> dict[str, CustodianSettings]:
+    """A utility whose GREENBUTTON_<UTILITY>_BASE_URL is set is synced; its other three settings are then
+    required. The secret comes from the environment only (never a file the bot writes or a log line)."""
+    custodians: dict[str, CustodianSettings] = {}
+    for utility in GREENBUTTON_UTILITIES:
+        names = {part: f"GREENBUTTON_{utility}_{part}" for part in _CUSTODIAN_PARTS}
+        values = {part: get(name) for part, name in names.items()}
+        if not any(values.values()):
+            continue
+        missing = [names[part] for part, value in values.items() if not value]
+        if missing:
+            raise SettingsError(f"{missing[0]} is not set: a Green Button custodian needs "
+                                f"{', '.join(names.values())}")
+        for part in ("BASE_URL", "TOKEN_URL"):
+            if not str(values[part]).startswith(("https://", "http://")):
+                raise SettingsError(f"{names[part]} must be an http(s) URL, not {values[part]!r}")
+        custodians[utility] = CustodianSettings(
+            base_url=str(values["BASE_URL"]).rstrip("/"), token_url=str(values["TOKEN_URL"]),
+            client_id=str(values["CLIENT_ID"]), client_secret=str(values["CLIENT_SECRET"]),
+        )
+    return custodians
+
+
+def _interval(name: str, raw: str | None) -> float:
+    if raw is None:
+        return DEFAULT_SYNC_INTERVAL
+    match = re.fullmatch(r"([0-9]+)\s*([smh]?)", raw.strip().lower())
+    seconds = int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 0
+    if seconds < 60:
+        raise SettingsError(f"{name} must be a duration of a minute or more such as 3600, 30m or 1h, not {raw!r}")
+    return float(seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import BotContext
 from bot.features.digest.service import digest_scheduler
 from bot.features.escalations.follow_ups import FollowUpWorker
+from bot.features.sync.service import TICK_SECONDS, sync_scheduler
 from bot.periodic import Periodic
 
 # Seconds between passes. A queued post waits at most this long once its service is back.
@@ -23,4 +24,8 @@ def start_workers(context: BotContext) -> list[Periodic]:
     scheduler = digest_scheduler(context)
     if scheduler is not None:
         workers.append(Periodic("digest", scheduler.tick, DIGEST_INTERVAL))
+    # Green Button sync: every instance ticks; the database lets one sync each utility per SYNC_INTERVAL.
+    sync = sync_scheduler(context)
+    if sync is not None:
+        workers.append(Periodic("greenbutton-sync", sync, min(TICK_SECONDS, context.settings.sync_interval)))
     return [worker.start() for worker in workers]

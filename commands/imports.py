@@ -1,23 +1,29 @@
-"""Reading the import CSVs of DESIGN.md: the kind from the header, every row checked, errors with line numbers.
+"""Reading the import CSVs of DESIGN.md: the kind from the header, every row checked, errors with file and line.
 
-Nothing here writes: `models.imports` writes a file only when every one of its rows is good.
+Rows are read one at a time and handed on (`read_rows` is a generator), so a file of any size is read in
+flat memory; what needs every row at once (an id repeated, a customer that does not exist) is checked by
+`models.imports` in SQL. Nothing here writes: `models.imports` writes the files of one call only when every
+row of every file is good.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar, assert_never
+from typing import Any, NamedTuple, TypeVar
 
 from commands.check import EnrollmentStatus
-from commands.policy import Utility
+from commands.policy import CLOCK_SKEW, Utility
 from commands.rules import AuthorizationStatus
 
 MAX_ERRORS_SHOWN = 20
+# Bad rows kept with their message; beyond it they are only counted, so a wholly wrong million-row file
+# does not hold a million messages.
+MAX_ERRORS_KEPT = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -29,6 +35,8 @@ class ImportKind(StrEnum):
     CUSTOMERS = "customers"
     AUTHORIZATIONS = "authorizations"
     PROCEDURES = "procedures"
+    # Which Green Button subscription (or retail customer) is which customer: the sync's mapping.
+    SUBSCRIPTIONS = "subscriptions"
 
 
 COLUMNS: dict[ImportKind, tuple[str, ...]] = {
@@ -37,14 +45,16 @@ COLUMNS: dict[ImportKind, tuple[str, ...]] = {
         "authorization_id", "customer_id", "status", "granted_at", "scope", "authorized_end", "revoked_at",
     ),
     ImportKind.PROCEDURES: ("customer_id", "sent_at", "ticket_id", "agent"),
+    ImportKind.SUBSCRIPTIONS: ("resource_uri", "customer_id"),
 }
 # The column that tells the kinds apart.
 _KEY_COLUMN = {"authorization_id": ImportKind.AUTHORIZATIONS, "sent_at": ImportKind.PROCEDURES,
-               "utility": ImportKind.CUSTOMERS}
+               "utility": ImportKind.CUSTOMERS, "resource_uri": ImportKind.SUBSCRIPTIONS}
+# Customers first: the other kinds name them.
+KIND_ORDER = (ImportKind.CUSTOMERS, ImportKind.AUTHORIZATIONS, ImportKind.PROCEDURES, ImportKind.SUBSCRIPTIONS)
 
 
-@dataclass(frozen=True)
-class CustomerImport:
+class CustomerImport(NamedTuple):
     line: int
     customer_id: str
     email: str | None
@@ -54,8 +64,7 @@ class CustomerImport:
     last_data_at: datetime | None
 
 
-@dataclass(frozen=True)
-class AuthorizationImport:
+class AuthorizationImport(NamedTuple):
     line: int
     authorization_id: str
     customer_id: str
@@ -66,8 +75,7 @@ class AuthorizationImport:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True)
-class ProcedureImport:
+class ProcedureImport(NamedTuple):
     line: int
     customer_id: str
     sent_at: datetime
@@ -75,25 +83,54 @@ class ProcedureImport:
     agent: str | None
 
 
-ImportRow = CustomerImport | AuthorizationImport | ProcedureImport
+class SubscriptionImport(NamedTuple):
+    line: int
+    resource_uri: str
+    customer_id: str
+
+
+ImportRow = CustomerImport | AuthorizationImport | ProcedureImport | SubscriptionImport
 
 
 @dataclass(frozen=True)
 class RowError:
     line: int
     message: str
+    source: str = ""
+
+
+@dataclass
+class ErrorLog:
+    """The bad rows of one import call, over all its files: the first `MAX_ERRORS_KEPT` kept, all counted."""
+
+    errors: list[RowError] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, source: str, line: int, message: str) -> None:
+        self.total += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(RowError(line, message, source))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
 
 
 class ImportFailed(Exception):
-    """A file with bad rows; nothing of it may be written."""
+    """Files with bad rows; nothing of any file of the call may be written."""
 
-    def __init__(self, source: str, errors: list[RowError]) -> None:
+    def __init__(self, source: str, errors: list[RowError], total: int | None = None) -> None:
+        self.errors = [e if e.source else RowError(e.line, e.message, source) for e in errors]
         self.source = source
-        self.errors = errors
-        shown = "\n".join(f"  {source}, line {e.line}: {e.message}" for e in errors[:MAX_ERRORS_SHOWN])
-        more = len(errors) - MAX_ERRORS_SHOWN
+        self.total = max(total or 0, len(errors))
+        shown = "\n".join(f"  {e.source}, line {e.line}: {e.message}" for e in self.errors[:MAX_ERRORS_SHOWN])
+        more = self.total - min(len(self.errors), MAX_ERRORS_SHOWN)
         tail = f"\n  ... and {more} more" if more > 0 else ""
         super().__init__(f"{source}: not imported, nothing of it was written:\n{shown}{tail}")
+
+    @classmethod
+    def of(cls, log: ErrorLog) -> ImportFailed:
+        sources = list(dict.fromkeys(e.source for e in log.errors))
+        return cls(", ".join(sources), log.errors, log.total)
 
 
 @dataclass(frozen=True)
@@ -106,41 +143,85 @@ class _BadValue(ValueError):
     pass
 
 
-def parse_csv(source: str, lines: Iterable[str]) -> ParsedFile:
-    """Parse a whole file or raise `ImportFailed` listing every bad row."""
-    reader = csv.reader(lines)
-    header = [h.strip().lower() for h in next(reader, [])]
+def decoded_lines(source: str, raw_lines: Iterable[bytes], errors: ErrorLog) -> Iterator[str]:
+    """UTF-8 lines of a binary file, one at a time: a line that is not UTF-8, or holds a NUL byte (which
+    PostgreSQL cannot store), is an error on its own line number, not on "line 1" of the whole file."""
+    for number, raw in enumerate(raw_lines, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" starts with a BOM
+            raw = raw[3:]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.add(source, number, f"byte {raw[exc.start]:#04x} at character {exc.start + 1} is not UTF-8 "
+                                       "text: save the file as CSV UTF-8")
+            line = raw.decode("utf-8", "replace")
+        if "\x00" in line:
+            errors.add(source, number, "holds a NUL byte (\\0), which no text column can store: remove it")
+            line = line.replace("\x00", "")
+        yield line
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    kind: ImportKind
+    width: int
+    positions: tuple[int, ...]  # of COLUMNS[kind], in that order
+
+
+def read_header(source: str, reader: Iterator[list[str]]) -> CsvHeader:
+    """The file's kind from its header, or `ImportFailed` saying what a header should be."""
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise ImportFailed(source, [RowError(1, f"the header is not CSV ({exc})")]) from None
     kind = _kind_of(source, header)
     missing = [c for c in COLUMNS[kind] if c not in header]
     if missing:
         raise ImportFailed(source, [RowError(1, f"missing column {', '.join(missing)} for a {kind} file "
                                                 f"(expected: {','.join(COLUMNS[kind])})")])
-    position = {name: header.index(name) for name in COLUMNS[kind]}
-    rows: list[ImportRow] = []
-    errors: list[RowError] = []
-    seen: dict[tuple[str, ...], int] = {}
-    for record in reader:
-        line = reader.line_num
-        if not any(field.strip() for field in record):
-            continue
-        if len(record) != len(header):
-            errors.append(RowError(line, f"{len(record)} fields, the header has {len(header)}"))
-            continue
-        values = {name: record[i].strip() for name, i in position.items()}
+    return CsvHeader(kind, len(header), tuple(header.index(name) for name in COLUMNS[kind]))
+
+
+def read_rows(
+    source: str, reader: Any, header: CsvHeader, errors: ErrorLog, now: datetime
+) -> Iterator[ImportRow]:
+    """Each good row of a `csv.reader` past its header; each bad one goes to `errors` with its line."""
+    parse = _PARSERS[header.kind]
+    positions, width = header.positions, header.width
+    while True:
         try:
-            row = _PARSERS[kind](line, values)
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A field over csv.field_size_limit (128 KiB), usually a quote never closed: what follows cannot
+            # be split into rows any more.
+            errors.add(source, reader.line_num, f"{exc}; usually a quote (\") that is never closed. The rest "
+                                                "of the file was not read")
+            return
+        line = reader.line_num
+        if len(record) != width or not record[positions[0]]:
+            if not any(field.strip() for field in record):
+                continue
+            if len(record) != width:
+                errors.add(source, line, f"{len(record)} fields, the header has {width}")
+                continue
+        try:
+            yield parse(line, [record[i].strip() for i in positions], now)
         except _BadValue as exc:
-            errors.append(RowError(line, str(exc)))
-            continue
-        key = _identity(row)
-        if key in seen:
-            errors.append(RowError(line, f"repeats line {seen[key]} ({', '.join(key)})"))
-            continue
-        seen[key] = line
-        rows.append(row)
+            errors.add(source, line, str(exc))
+
+
+def parse_csv(source: str, lines: Iterable[str], now: datetime | None = None) -> ParsedFile:
+    """Parse a small file whole, or raise `ImportFailed` listing every bad row (ids repeated in the file
+    are found when it is written, in SQL)."""
+    reader = csv.reader(lines)
+    header = read_header(source, reader)
+    errors = ErrorLog()
+    rows = list(read_rows(source, reader, header, errors, now or datetime.now(UTC)))
     if errors:
-        raise ImportFailed(source, errors)
-    return ParsedFile(kind, rows)
+        raise ImportFailed.of(errors)
+    return ParsedFile(header.kind, rows)
 
 
 def _kind_of(source: str, header: list[str]) -> ImportKind:
@@ -152,67 +233,74 @@ def _kind_of(source: str, header: list[str]) -> ImportKind:
     raise ImportFailed(source, [RowError(1, f"the header ({found}) matches no import kind. Expected {expected}")])
 
 
-def _identity(row: ImportRow) -> tuple[str, ...]:
-    match row:
-        case CustomerImport():
-            return (row.customer_id,)
-        case AuthorizationImport():
-            return (row.authorization_id,)
-        case ProcedureImport():
-            return (row.customer_id, row.sent_at.isoformat(), row.ticket_id or "")
-        case _:
-            assert_never(row)
-
-
-def _customer(line: int, v: dict[str, str]) -> CustomerImport:
-    email = v["email"] or None
-    if email is not None and (len(email) > 320 or not _EMAIL.match(email)):
+def _customer(line: int, v: list[str], now: datetime) -> CustomerImport:
+    customer_id, email, name, utility, enrollment, last_data = v
+    if email and (len(email) > 320 or not _EMAIL.match(email)):
         raise _BadValue("email is not an e-mail address")
-    if len(v["name"]) > 200:
-        raise _BadValue(f"name is {len(v['name'])} characters long; at most 200 fit")
+    if len(name) > 200:
+        raise _BadValue(f"name is {len(name)} characters long; at most 200 fit")
+    last_data_at = _time("last_data_at", last_data)
+    if last_data_at is not None and last_data_at > now + CLOCK_SKEW:
+        raise _BadValue(f"last_data_at {last_data[:40]!r} is in the future: meter data cannot have arrived yet")
     return CustomerImport(
-        line=line,
-        customer_id=_identifier(v, "customer_id"),
-        email=email,
-        name=v["name"] or None,
-        utility=_choice(v, "utility", Utility, upper=True),
-        enrollment_status=_choice(v, "enrollment_status", EnrollmentStatus) if v["enrollment_status"] else None,
-        last_data_at=_time(v, "last_data_at"),
+        line,
+        _identifier("customer_id", customer_id),
+        email or None,
+        name or None,
+        _choice("utility", utility, _UTILITIES, upper=True),
+        _choice("enrollment_status", enrollment, _ENROLLMENT) if enrollment else None,
+        last_data_at,
     )
 
 
-def _authorization(line: int, v: dict[str, str]) -> AuthorizationImport:
-    return AuthorizationImport(
-        line=line,
-        authorization_id=_identifier(v, "authorization_id"),
-        customer_id=_identifier(v, "customer_id"),
-        status=_choice(v, "status", AuthorizationStatus),
-        granted_at=_time(v, "granted_at"),
-        scope=v["scope"] or None,
-        authorized_end=_time(v, "authorized_end"),
-        revoked_at=_time(v, "revoked_at"),
-    )
+def _authorization(line: int, v: list[str], now: datetime) -> AuthorizationImport:
+    authorization_id, customer_id, status, granted_at, scope, authorized_end, revoked_at = v
+    # tuple.__new__ straight away: a NamedTuple's own constructor is Python code, a microsecond a row.
+    return _new(AuthorizationImport, (
+        line,
+        _identifier("authorization_id", authorization_id),
+        _identifier("customer_id", customer_id),
+        _choice("status", status, _STATUSES),
+        _time("granted_at", granted_at),
+        scope or None,
+        _time("authorized_end", authorized_end),
+        _time("revoked_at", revoked_at),
+    ))
 
 
-def _procedure(line: int, v: dict[str, str]) -> ProcedureImport:
-    sent_at = _time(v, "sent_at")
+def _procedure(line: int, v: list[str], now: datetime) -> ProcedureImport:
+    customer_id, sent, ticket, agent = v
+    sent_at = _time("sent_at", sent)
     if sent_at is None:
         raise _BadValue("sent_at is empty: when were the steps sent?")
-    ticket = v["ticket_id"] or None
-    if ticket is not None and not _ID.match(ticket):
+    if ticket and not _ID.match(ticket):
         raise _BadValue(f"ticket_id {ticket[:40]!r} is not a ticket id (letters, digits, . _ : -)")
-    return ProcedureImport(line, _identifier(v, "customer_id"), sent_at, ticket, v["agent"][:64] or None)
+    return ProcedureImport(line, _identifier("customer_id", customer_id), sent_at, ticket or None, agent[:64] or None)
 
 
-_PARSERS: dict[ImportKind, Callable[[int, dict[str, str]], Any]] = {
+def _subscription(line: int, v: list[str], now: datetime) -> SubscriptionImport:
+    resource_uri, customer_id = v
+    if not resource_uri.startswith(("https://", "http://")) or len(resource_uri) > 1000:
+        raise _BadValue(f"resource_uri {resource_uri[:60]!r} is not the URL of a Green Button subscription or "
+                        "retail customer (https://...)")
+    return SubscriptionImport(line, subscription_key(resource_uri), _identifier("customer_id", customer_id))
+
+
+def subscription_key(uri: str) -> str:
+    """A subscription or retail customer URI as the mapping stores it: custodians name the same resource
+    with and without `/Batch/` (ESPI's bulk path) and a trailing slash."""
+    return uri.strip().rstrip("/").replace("/resource/Batch/", "/resource/")
+
+
+_PARSERS: dict[ImportKind, Callable[[int, list[str], datetime], ImportRow]] = {
     ImportKind.CUSTOMERS: _customer,
     ImportKind.AUTHORIZATIONS: _authorization,
     ImportKind.PROCEDURES: _procedure,
+    ImportKind.SUBSCRIPTIONS: _subscription,
 }
 
 
-def _identifier(v: dict[str, str], column: str) -> str:
-    value = v[column]
+def _identifier(column: str, value: str) -> str:
     if not value:
         raise _BadValue(f"{column} is empty")
     if not _ID.match(value):
@@ -220,22 +308,34 @@ def _identifier(v: dict[str, str], column: str) -> str:
     return value
 
 
-def _choice(v: dict[str, str], column: str, enum: type[_E], *, upper: bool = False) -> _E:
-    raw = v[column]
-    value = raw.upper() if upper else raw.lower()
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise _BadValue(f"{column} {raw[:40]!r} is not one of {allowed}") from None
+_new = tuple.__new__
+# Dictionary lookups: calling an enum per row costs a second per million rows.
+_UTILITIES = {u.value: u for u in Utility}
+_ENROLLMENT = {s.value: s for s in EnrollmentStatus}
+_STATUSES = {s.value: s for s in AuthorizationStatus}
 
 
-def _time(v: dict[str, str], column: str) -> datetime | None:
-    raw = v[column]
+def _choice(column: str, raw: str, members: dict[str, _E], *, upper: bool = False) -> _E:
+    member = members.get(raw.upper() if upper else raw.lower())
+    if member is None:
+        raise _BadValue(f"{column} {raw[:40]!r} is not one of {', '.join(members)}")
+    return member
+
+
+def _time(column: str, raw: str) -> datetime | None:
     if not raw:
         return None
     try:
         value = datetime.fromisoformat(raw)
+        zone = value.tzinfo
+        if zone is UTC:  # "Z" and "+00:00" parse to this very object: the common case, checked first
+            return value
+        if zone is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
     except ValueError:
         raise _BadValue(f"{column} {raw[:40]!r} is not an ISO 8601 time (e.g. 2026-11-02T09:30:00-08:00)") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 with an offset: the same instant in UTC falls outside the years a time can hold.
+        raise _BadValue(f"{column} {raw[:40]!r} falls outside the years 1 to 9999 in UTC: "
+                        "give a real date (or leave it empty if unknown)") from None

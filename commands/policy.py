@@ -76,3 +76,7 @@ REPEAT_LIMIT = 2
 
 def policy_for(utility: Utility) -> UtilityPolicy:
     return UTILITIES[utility]
+
+# POLICY: how far ahead of our clock an imported "meter data received" time may be (exports written in
+# another time zone without an offset) before it is refused as impossible: data cannot arrive in the future.
+CLOCK_SKEW = timedelta(days=1)

@@ -68,7 +68,13 @@ class Authorization:
         return self.status_at(now) in LIVE_STATUSES
 
     def missing_function_blocks(self, utility: Utility) -> frozenset[int]:
+        """The data types the utility needs that this authorization does not share; none when its scope is
+        unknown, so an unknown scope is never a reason to re-authorize."""
         return parse_scope(self.scope).missing(policy_for(utility).required_function_blocks)
+
+    def scope_complete(self, utility: Utility) -> bool | None:
+        """Whether the scope shares every data type the utility needs; None when the scope is unknown."""
+        return parse_scope(self.scope).complete(policy_for(utility).required_function_blocks)
 
     def age_days(self, now: datetime) -> int | None:
         return None if self.granted_at is None else (now - self.granted_at).days

@@ -15,13 +15,19 @@ from commands.scope import parse_scope
 # Bit n stands for FB n. A signed 64-bit integer holds FB 0 to 62; higher (vendor) blocks are not kept,
 # which is harmless while no utility requires one (`required_mask` refuses that).
 MAX_MASKED_BLOCK = 62
+# An unknown scope (empty or unreadable) is every bit set: `mask & required = required` holds, so SQL, like
+# `Scope.missing`, never finds it incomplete. No known scope has the sign bit, so it is told apart.
+UNKNOWN_SCOPE_MASK = -1
 
 
 @lru_cache(maxsize=4096)
 def function_block_mask(scope: str | None) -> int:
     """The bitmask of the function blocks `scope` grants, as `parse_scope` reads them."""
+    parsed = parse_scope(scope)
+    if not parsed.known:
+        return UNKNOWN_SCOPE_MASK
     mask = 0
-    for block in parse_scope(scope).function_blocks:
+    for block in parsed.function_blocks:
         if 0 <= block <= MAX_MASKED_BLOCK:
             mask |= 1 << block
     return mask

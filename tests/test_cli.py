@@ -96,6 +96,30 @@ def test_import_a_bad_file_names_file_and_line_and_writes_nothing(
     assert main(["check", "C-2001", "--json"]) == 3  # the good row of the bad file was not written
 
 
+def test_every_bad_input_is_a_file_and_line_error_never_a_traceback(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The inputs that crashed `import` with a traceback (issue 11), all in one file: exit 1, the README's
+    # code for a bad file, and each one listed with file and line.
+    bad = workdir / "bad.csv"
+    bad.write_bytes(b"\n".join([
+        b"customer_id,email,name,utility,enrollment_status,last_data_at",
+        b"C-3001,,,SCE,,0001-01-01T00:00:00+01:00",
+        b"C-3002,,,SCE,,9999-12-31T23:00:00-08:00",
+        b"C-3003,,No\x00Mail,SCE,,",
+        b"C-3004,,,SCE,verified,2099-01-01T00:00:00Z",
+        b"C-3005,,Zo\xeb,SCE,,",
+        b'C-3006,,"' + b"x" * (129 * 1024),
+    ]))
+    capsys.readouterr()
+    assert main(["import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for line in range(2, 8):
+        assert f"bad.csv, line {line}: " in err
+    assert main(["check", "C-3001", "--json"]) == 3
+
+
 def test_import_a_missing_file_is_a_usage_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "nope.csv"]) == 2
     assert "no such file: nope.csv" in capsys.readouterr().err

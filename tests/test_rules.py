@@ -176,8 +176,9 @@ RULES_TABLE: dict[str, Row] = {
     "5 newest live lacks required blocks": Row(
         case(auth("a1", days(2), scope=INCOMPLETE_SCOPE)), 5, Action.REAUTH, (Reason.SCOPE_INCOMPLETE,)
     ),
-    "5 newest live has no scope at all": Row(
-        case(auth("a1", days(20), scope=None)), 5, Action.REAUTH, (Reason.SCOPE_INCOMPLETE,)
+    # Issue 11: no scope is an unknown scope, never a reason to re-authorize; rule 8 (its age) decides.
+    "8 newest live has no scope at all": Row(
+        case(auth("a1", days(20), scope=None)), 8, Action.REAUTH, (Reason.NOT_CONNECTED_7D,)
     ),
     # 6 WAIT
     "6 granted 3 days ago": Row(
@@ -548,9 +549,11 @@ def test_scope_spec_sample_and_tolerance() -> None:
 
 @pytest.mark.parametrize("text", [None, "", "   ", ";", ";;;"])
 def test_scope_empty(text: str | None) -> None:
+    # Unknown (issue 11): an empty scope says nothing about the data types, so nothing is missing from it.
     scope = parse_scope(text)
-    assert scope.function_blocks == frozenset()
-    assert scope.missing(REQUIRED) == REQUIRED
+    assert scope.function_blocks == frozenset() and not scope.known
+    assert scope.missing(REQUIRED) == frozenset()
+    assert scope.complete(REQUIRED) is None
 
 
 @pytest.mark.parametrize(
@@ -569,9 +572,11 @@ def test_scope_empty(text: str | None) -> None:
         "FB=\u00b9_\u00b3",
     ],
 )
-def test_scope_garbage_never_raises_and_has_no_required_blocks(text: str) -> None:
+def test_scope_garbage_never_raises_and_is_unknown_or_incomplete(text: str) -> None:
+    # Never complete: either no block is readable (unknown) or a required one is missing.
     scope = parse_scope(text)
-    assert scope.missing(REQUIRED)
+    assert scope.complete(REQUIRED) is not True
+    assert scope.known == bool(scope.missing(REQUIRED))
 
 
 def test_scope_garbage_keeps_the_readable_blocks() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import assert_never
 
 from bot.demo.harness import LocalBot
 from bot.demo.population import insert_population
@@ -18,9 +17,10 @@ from bot.demo.tour_check import tour_check
 from bot.demo.tour_digest import tour_digest
 from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
+from bot.demo.tour_sync import tour_sync
 from commands.imports import ImportFailed
 from models import Database
-from models.imports import Imported, import_files
+from models.imports import import_files
 
 DEMO_DATABASE = Path("var/demo.db")
 GENERATED_CUSTOMERS = 3000
@@ -35,20 +35,18 @@ def build_demo_database(url: str | None) -> Database:
         url = f"sqlite:///{DEMO_DATABASE}"
     db = Database(url)
     db.upgrade()
-    for result in import_files(db, sorted(DATASET.glob("*.csv"))):
-        match result:
-            case ImportFailed():
-                say(f"  imported {result.source}: {result}")
-            case Imported():
-                say(f"  imported {result.rows} {result.kind} from bot/demo/{result.source}")
-            case _:
-                assert_never(result)
+    try:
+        for result in import_files(db, sorted(DATASET.glob("*.csv")), now=DEMO_NOW):
+            say(f"  imported {result.rows} {result.kind} from bot/demo/{result.source}")
+    except ImportFailed as failed:
+        say(f"  the bundled dataset did not import: {failed}")
+        raise
     insert_population(db, GENERATED_CUSTOMERS, now=DEMO_NOW)
     say(f"  generated {GENERATED_CUSTOMERS} more customers with about 3 authorizations each")
     return db
 
 
-TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest]
+TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest, tour_sync]
 
 
 def run_tour(database_url: str | None = None) -> int:

@@ -185,7 +185,7 @@ class _Story:
             path = Path(folder) / name
             path.write_text(content)
             before = case_authorizations(self.context.db)
-            import_files(self.context.db, [path])
+            import_files(self.context.db, [path], now=self.context.clock())
             post_now(self.context, tell_cases_about_import(self.context, before))
 
     def parents(self) -> list[dict[str, Any]]:

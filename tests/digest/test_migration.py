@@ -133,8 +133,9 @@ def test_the_migration_sums_up_existing_customers(blank_url: str) -> None:
 
         db.upgrade()
 
+        # No scope is an unknown scope since 0008: every bit (-1), never "lacks every data type".
         assert assert_in_step(db) == {
-            "C-1": (2, datetime(2026, 11, 5, tzinfo=UTC), 0, datetime(2027, 1, 1, tzinfo=UTC),
+            "C-1": (2, datetime(2026, 11, 5, tzinfo=UTC), -1, datetime(2027, 1, 1, tzinfo=UTC),
                     datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC)),
             "C-2": (0, None, 0, None, None, None),
         }

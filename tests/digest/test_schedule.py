@@ -118,7 +118,7 @@ def test_a_day_missed_entirely_is_never_posted_later(
 
 def test_an_empty_day_says_nobody_is_stuck(db: Database, slack: SlackStandIn, customers: Customers) -> None:
     customers.healthy("C-001")
-    customers.add("C-002", authorizations=(("pending", NOW - timedelta(days=2), None, None),))  # scope: stuck
+    customers.add("C-002", authorizations=(("pending", NOW - timedelta(days=2), "FB=1_3", None),))  # scope: stuck
     customers.add("C-003", authorizations=(("pending", NOW - timedelta(days=2), "FB=1_3_4_5", None),))  # waits
     customers.add("C-004")  # never connected: first-connection steps, not stuck
     context = make_context(db, slack, Clock(NOW + timedelta(days=1)))

@@ -24,7 +24,7 @@ def import_csv(cases: Escalations, tmp_path: Path, name: str, content: str) -> N
     path = tmp_path / name
     path.write_text(content)
     before = case_authorizations(cases.db)
-    [result] = import_files(cases.db, [path])
+    [result] = import_files(cases.db, [path], now=cases.clock())
     assert not isinstance(result, Exception), result
     post_now(cases.context, tell_cases_about_import(cases.context, before))
 

@@ -28,6 +28,7 @@ from models import Database
 from models.check import SqlCaseRecords
 from models.customers import AuthorizationRow, CustomerRow, LookupRow, ProcedureRow
 from models.imports import Imported, import_file, import_files
+from tests.summaries import assert_in_step
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FULL_SCOPE = "FB=1_3_4_5_13_14;IntervalDuration=900_3600;BlockDuration=daily;"
@@ -291,25 +292,101 @@ def test_reimporting_a_changed_file_updates_by_id(db: Database, tmp_path: Path) 
     assert [r[0] for r in after["procedures"]] == [r[0] for r in before["procedures"]]
 
 
-def test_a_bad_file_among_good_ones_is_reported_and_the_others_go_in(db: Database, tmp_path: Path) -> None:
-    good = write(tmp_path, "customers.csv", CUSTOMERS)
-    bad = write(tmp_path, "authorizations.csv", AUTHORIZATIONS.replace("pending", "waiting"))
+def test_a_three_file_call_with_a_bad_third_file_writes_nothing(db: Database, tmp_path: Path) -> None:
+    # One call, one transaction: the good files before the bad one are not left committed, and the bad
+    # one's rows are all listed with file and line.
+    customers = write(tmp_path, "customers.csv", CUSTOMERS)
     procedures = write(tmp_path, "procedures.csv", PROCEDURES)
-    results = {r.source: r for r in import_files(db, [good, bad, procedures])}
-    assert results["customers.csv"] == Imported("customers.csv", ImportKind.CUSTOMERS, 4)
-    failed = results["authorizations.csv"]
-    assert isinstance(failed, ImportFailed)
-    assert [e.line for e in failed.errors] == [3]
-    assert results["procedures.csv"] == Imported("procedures.csv", ImportKind.PROCEDURES, 3)
+    bad = write(tmp_path, "authorizations.csv",
+                AUTHORIZATIONS.replace("pending", "waiting").replace("A4,C3,active", "A4,C3,lapsed"))
+    with pytest.raises(ImportFailed) as info:
+        import_files(db, [customers, procedures, bad])
+    failed = info.value
+    assert [(e.source, e.line) for e in failed.errors] == [("authorizations.csv", 3), ("authorizations.csv", 5)]
+    assert "authorizations.csv, line 3: status 'waiting'" in str(failed)
+    assert snapshot(db) == {"customers": [], "authorizations": [], "procedures": [], "lookups": []}
+
+
+def test_bad_rows_of_several_files_are_all_listed(db: Database, tmp_path: Path) -> None:
+    customers = write(tmp_path, "customers.csv", CUSTOMERS.replace("C4,,No Mail,SCE", "C4,,No Mail,MARS"))
+    bad = write(tmp_path, "authorizations.csv", AUTHORIZATIONS.replace("pending", "waiting"))
+    with pytest.raises(ImportFailed) as info:
+        import_files(db, [bad, customers])
+    assert [(e.source, e.line) for e in info.value.errors] == [("customers.csv", 5), ("authorizations.csv", 3)]
+    assert snapshot(db)["customers"] == []
+
+
+def test_three_good_files_in_one_call(db: Database, tmp_path: Path) -> None:
+    paths = [write(tmp_path, name, text) for name, text in
+             (("procedures.csv", PROCEDURES), ("authorizations.csv", AUTHORIZATIONS), ("customers.csv", CUSTOMERS))]
+    assert import_files(db, paths) == [
+        Imported("customers.csv", ImportKind.CUSTOMERS, 4),
+        Imported("authorizations.csv", ImportKind.AUTHORIZATIONS, 4),
+        Imported("procedures.csv", ImportKind.PROCEDURES, 3),
+    ]
     with db.transaction() as session:
-        assert [count(session, e) for e in (CustomerRow, AuthorizationRow, ProcedureRow)] == [4, 0, 3]
+        assert [count(session, e) for e in (CustomerRow, AuthorizationRow, ProcedureRow)] == [4, 4, 3]
+    assert_in_step(db)
 
 
 def test_a_file_that_is_not_utf8(db: Database, tmp_path: Path) -> None:
+    # The Latin-1 byte is on line 2, and that is where it is reported.
     path = tmp_path / "latin1.csv"
     path.write_bytes(CUSTOMERS.replace("Alice Smith", "Zoë").encode("latin-1"))
     failed = failure(db, path)
-    assert failed.source == "latin1.csv" and [e.line for e in failed.errors] == [1]
+    assert failed.source == "latin1.csv" and [e.line for e in failed.errors] == [2]
+    assert "0xeb" in failed.errors[0].message and "UTF-8" in failed.errors[0].message
+    assert snapshot(db)["customers"] == []
+
+
+REPEATS: dict[str, tuple[str, str, str, str]] = {
+    "customer id": ("customers.csv", "C1,a@example.com,A,SCE,,", "C1,b@example.com,B,PGE,,", "C1"),
+    "authorization id": ("authorizations.csv", "A1,C1,active,,,,", "A1,C2,revoked,,,,", "A1"),
+    "procedure, same instant in another offset": (
+        "procedures.csv", "C1,2026-11-05T09:00:00Z,123,sam", "C1,2026-11-05T01:00:00-08:00,123,alex", "C1",
+    ),
+    "procedure without a ticket": ("procedures.csv", "C1,2026-11-05T09:00:00Z,,", "C1,2026-11-05T09:00:00,,", "C1"),
+}
+
+
+@pytest.mark.parametrize(("name", "first", "again", "key"), list(REPEATS.values()), ids=list(REPEATS))
+def test_repeated_id(db: Database, tmp_path: Path, name: str, first: str, again: str, key: str) -> None:
+    import_all(db, tmp_path)
+    before = snapshot(db)
+    header = {"customers.csv": CUSTOMERS, "authorizations.csv": AUTHORIZATIONS,
+              "procedures.csv": PROCEDURES}[name].splitlines()[0]
+    failed = failure(db, write(tmp_path, name, f"{header}\n{first}\n{again}\n"))
+    assert [e.line for e in failed.errors] == [3]
+    assert "repeats line 2" in failed.errors[0].message
+    assert key in failed.errors[0].message
+    assert snapshot(db) == before
+
+
+def test_a_key_repeated_across_two_files_names_the_other_file(db: Database, tmp_path: Path) -> None:
+    one = write(tmp_path, "one.csv", CUSTOMERS)
+    two = write(tmp_path, "two.csv", CUSTOMERS.splitlines()[0] + "\nC9,,,SCE,,\nC2,,,PGE,,\n")
+    with pytest.raises(ImportFailed) as info:
+        import_files(db, [one, two])
+    assert [(e.source, e.line) for e in info.value.errors] == [("two.csv", 3)]
+    assert "repeats one.csv, line 3 (C2)" in info.value.errors[0].message
+
+
+def test_a_nul_byte_is_a_bad_row_on_both_databases(db: Database, tmp_path: Path) -> None:
+    # PostgreSQL refuses NUL in text (DataError) and SQLite stores it: both now refuse it on its line.
+    path = tmp_path / "nul.csv"
+    path.write_bytes(CUSTOMERS.replace("No Mail", "No\x00Mail").encode())
+    failed = failure(db, path)
+    assert [(e.source, e.line) for e in failed.errors] == [("nul.csv", 5)]
+    assert "NUL" in failed.errors[0].message
+    assert snapshot(db)["customers"] == []
+
+
+def test_a_field_over_128_kib_is_a_bad_row(db: Database, tmp_path: Path) -> None:
+    # csv's field limit: an unclosed quote reads the rest of the file as one field.
+    text = CUSTOMERS + 'C5,,"' + "x" * (129 * 1024) + ",SCE,,\nC6,,,SCE,,\n"
+    failed = failure(db, write(tmp_path, "huge.csv", text))
+    assert [(e.source, e.line) for e in failed.errors] == [("huge.csv", 6)]
+    assert "field larger than field limit" in failed.errors[0].message and "quote" in failed.errors[0].message
     assert snapshot(db)["customers"] == []
 
 

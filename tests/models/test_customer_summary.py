@@ -148,5 +148,6 @@ def test_truncating_a_summed_table_on_postgresql_empties_the_summaries(postgres_
         session.execute(insert(AuthorizationRow), [authorization("A-1", "C-1")])
         session.execute(insert(ProcedureRow), [{"customer_id": "C-1", "sent_at": T0, "ticket_id": "T-1"}])
     with db.engine.begin() as connection:
-        connection.execute(text("TRUNCATE authorizations, procedures"))
+        # CASCADE: the sync's greenbutton_authorizations (migration 0008) refers to authorizations.
+        connection.execute(text("TRUNCATE authorizations, procedures CASCADE"))
     assert assert_in_step(db)["C-1"] == (0, None, 0, None, None, None)

@@ -1,0 +1,1 @@
+"""Green Button sync: each configured utility's data custodian's authorizations, read into ours."""
