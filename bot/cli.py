@@ -1,4 +1,5 @@
-"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, demo.
+"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, digest, audit,
+demo.
 
 The only place that loads `.env`, so a developer's file never leaks into tests or library use.
 """
@@ -21,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.app import build_context, create_app
+from bot.audit import as_csv, as_json, as_text
 from bot.context import utc_now
 from bot.features.check.blocks import check_blocks
 from bot.features.digest.blocks import digest_blocks
@@ -48,6 +50,7 @@ from commands.digest import local_day
 from commands.imports import ImportFailed
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
+from models.audit import audit_trail
 from models.check import SqlCaseRecords
 from models.imports import Imported, import_files
 
@@ -102,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--dry-run", dest="dry_run", action="store_true",
                         help="print the digest as text; claim and post nothing")
     digest.set_defaults(run=_digest)
+
+    audit = sub.add_parser(
+        "audit", help="the audit trail: who looked up, posted, escalated, took, resolved or was refused")
+    audit.add_argument("--customer", help="only this customer id")
+    audit.add_argument("--agent", help="only this Slack user id (U... / W...) or cli:<login>")
+    audit.add_argument("--since", help="only from this day (YYYY-MM-DD, UTC) on")
+    audit_format = audit.add_mutually_exclusive_group()
+    audit_format.add_argument("--json", action="store_true", help="print one JSON array")
+    audit_format.add_argument("--csv", action="store_true", help="print CSV (safe to open in a spreadsheet)")
+    audit.set_defaults(run=_audit)
 
     demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
     demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
@@ -269,6 +282,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     templates = _load_templates_or_none(settings)
     if templates is None:
         return EXIT_USAGE
+    settings.require_access()
     context = build_context(settings, db=open_database(settings), templates=templates)
 
     try:
@@ -394,6 +408,21 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
 def _usage(text: str) -> int:
     print(f"reauth-bot: {text}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    since = None
+    if args.since:
+        try:
+            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), tzinfo=UTC)
+        except ValueError:
+            return _usage(f"--since must be a day such as 2026-11-01, not {args.since!r}")
+    db = open_database(settings)
+    with db.reading() as session:
+        entries = audit_trail(session, customer_id=args.customer, agent=args.agent, since=since)
+    print(as_json(entries) if args.json else as_csv(entries) if args.csv else as_text(entries),
+          end="" if args.csv else "\n")
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

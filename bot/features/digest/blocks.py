@@ -7,7 +7,6 @@ under that. A list that needs more than a few replies goes as a CSV file instead
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot import messages
 from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.spreadsheet import safe_lines, safe_rows
 from commands.digest import (
     STUCK_REASONS,
     TREND_DAYS,
@@ -138,7 +138,7 @@ class ListWriter:
         self.customers: list[StuckCustomer] = []
         self.count = 0
         self._buffer = io.StringIO()
-        csv.writer(self._buffer, lineterminator="\n").writerow(CSV_HEADER)
+        self._buffer.write(safe_rows([CSV_HEADER]))
 
     def keep_customer(self, customer: StuckCustomer) -> None:
         """One of the first `keep` customers; its CSV line comes through `write_lines`."""
@@ -148,7 +148,7 @@ class ListWriter:
         """CSV lines formatted by the database (`models.digest.queries.csv_line`), in list order."""
         if lines:
             self.count += len(lines)
-            self._buffer.write("\n".join(lines))
+            self._buffer.write("\n".join(safe_lines(lines)))
             self._buffer.write("\n")
 
     @property

@@ -40,6 +40,7 @@ from commands.post_steps import (
     plan_post,
 )
 from commands.rules import Action
+from models import audit
 from models.check import SqlCaseRecords
 from models.outbox import OutboxStatus
 from models.post_steps import PostState, post_state, queued_posts, record_procedure
@@ -153,6 +154,10 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
         if not isinstance(plan, ReadyToPost):
             return answer(plan, report, ticket)
         entry = claim(session, context.outbox, plan.post)
+        if entry.created:
+            audit.record(session, at=context.clock(), agent=click.agent or "", source="button",
+                         action="reply_to_customer" if plan.post.public else "post_steps",
+                         customer_id=click.customer_id, detail=f"ticket {ticket}")
     if entry.created:
         context.outbox.deliver(entry.id)
     else:
