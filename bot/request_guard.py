@@ -253,7 +253,7 @@ def check_shape(data: Mapping[str, Any]) -> None:
         _required_str(data, "api_app_id")
         if not isinstance(data.get("view"), dict):
             raise _fail("view")
-        _required_str(data["view"], "callback_id")
+        _required_str(data["view"], "callback_id", "type")
     elif kind in ("message_action", "shortcut"):
         _id_holder(data, "user", required=True)
         _required_str(data, "callback_id", "trigger_id")
@@ -276,5 +276,7 @@ def check_shape(data: Mapping[str, Any]) -> None:
             inner = event.get(nested)
             if isinstance(inner, dict):
                 _optional_str(inner, "text", "user", "ts", "thread_ts")
-    elif kind is None and "ssl_check" not in data:
+    elif not (kind is None and "ssl_check" in data):
+        # Interactions this app has no listener for (dialogs, workflow steps, suggestions) have shapes of
+        # their own that Bolt reads unchecked: refused here rather than half-read there.
         raise Refused(400, "unknown_request")
