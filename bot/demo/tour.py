@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import assert_never
 
 from bot.demo.harness import LocalBot
-from bot.demo.tour_access import DEMO_AGENTS, DEMO_GROUP, DEMO_GROUP_MEMBERS, tour_access, tour_audit
 from bot.demo.population import insert_population
 from bot.demo.stage import DATASET, DEMO_NOW, banner, say
+from bot.demo.tour_access import DEMO_AGENTS, DEMO_GROUP, DEMO_GROUP_MEMBERS, tour_access, tour_audit
 from bot.demo.tour_check import tour_check
 from bot.demo.tour_digest import tour_digest
 from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
-from commands.imports import ImportFailed
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
+from commands.imports import ImportFailed
 from models import Database
 from models.imports import Imported, import_files
 
