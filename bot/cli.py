@@ -20,7 +20,7 @@ from dotenv import load_dotenv
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import log_safety, messages
 from bot.app import build_context, create_app
 from bot.audit import as_csv, as_json, as_text
 from bot.context import utc_now
@@ -127,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    log_safety.install()  # before the first record: every line masks e-mails and escapes control characters
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
