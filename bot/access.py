@@ -245,8 +245,8 @@ class AccessGuard:
         if source is Source.SLASH_COMMAND:
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
         if source is Source.FORM and body.get("type") == "view_submission":
-            if reason is Refusal.CONTROL_CHARACTERS:
-                errors = _blocks_with_control_characters(body) or {"customer": text}
+            errors = _blocks_with_control_characters(body) if reason is Refusal.CONTROL_CHARACTERS else {}
+            if errors:  # shown under the fields that hold them; anything else closes the form with the reason
                 return BoltResponse(status=200, body={"response_action": "errors", "errors": errors})
             view = not_allowed_view(text, "modal").to_dict()
             return BoltResponse(status=200, body={"response_action": "update", "view": view})
@@ -254,9 +254,10 @@ class AccessGuard:
 
     def _tell_and_audit(self, body: dict[str, Any], source: Source, user: str, reason: Refusal, text: str) -> None:
         try:
-            if source is Source.HOME and user:
-                kind = "home"
-                self.context.client.views_publish(user_id=user, view=not_allowed_view(text, kind))
+            if source is Source.HOME:
+                # Only a user of this workspace has a Home tab this token can draw.
+                if user and reason is Refusal.NOT_ALLOWED:
+                    self.context.client.views_publish(user_id=user, view=not_allowed_view(text, "home"))
             elif source in (Source.BUTTON, Source.SHORTCUT) and isinstance(body.get("response_url"), str):
                 WebhookClient(body["response_url"]).send(text=text, response_type="ephemeral",
                                                          replace_original=False)
