@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import BotContext
-from bot.spreadsheet import safe_rows
+from commands.spreadsheet import safe_rows
 from models.audit import AuditEntry, prune
 
 log = logging.getLogger(__name__)

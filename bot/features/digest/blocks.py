@@ -22,7 +22,6 @@ from slack_sdk.models.blocks import (
 
 from bot import messages
 from bot.slack_limits import MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from bot.spreadsheet import safe_lines, safe_rows
 from commands.digest import (
     STUCK_REASONS,
     TREND_DAYS,
@@ -31,6 +30,7 @@ from commands.digest import (
     StuckCounts,
     StuckCustomer,
 )
+from commands.spreadsheet import safe_rows
 
 # Below Slack's undocumented ~13,000-character total per message, with room for the context line.
 MAX_REPLY_TEXT = 11_000
@@ -148,7 +148,7 @@ class ListWriter:
         """CSV lines formatted by the database (`models.digest.queries.csv_line`), in list order."""
         if lines:
             self.count += len(lines)
-            self._buffer.write("\n".join(safe_lines(lines)))
+            self._buffer.write("\n".join(lines))
             self._buffer.write("\n")
 
     @property
