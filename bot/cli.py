@@ -48,6 +48,7 @@ from bot.workers import start_workers
 from commands.check import Ambiguous, CheckOutcome, Customer, Invalid, NotFound, Report, check
 from commands.digest import local_day
 from commands.imports import ImportFailed
+from commands.input_text import has_control_characters
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
 from models.audit import audit_trail
@@ -157,6 +158,8 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
+    if has_control_characters(args.query):
+        return _usage(messages.CONTROL_CHARACTERS)
     now = utc_now()
     if args.as_of:
         try:

@@ -47,3 +47,11 @@ def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
                "wsgi.input": Untouchable(), "HTTP_X_SLACK_REQUEST_TIMESTAMP": "1764500000"}
     body = request_guard(app)(environ, lambda status, headers: seen.append(status))
     assert seen == ["413 Payload Too Large"] and b"body_too_large" in b"".join(body)
+
+
+def test_reauth_bot_check_refuses_a_nul_before_the_database(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import messages
+    from bot.cli import main
+
+    assert main(["check", "ana.flores@example.com\x00"]) == 2  # DATABASE_URL is not even opened
+    assert messages.CONTROL_CHARACTERS in capsys.readouterr().err
