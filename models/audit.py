@@ -7,7 +7,6 @@ of `audit_events`. `audit_trail` reads both as one list, so the CLI and its expo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -117,6 +116,3 @@ def prune(session: Session, *, day: date, now: datetime, older_than: datetime) -
     session.get_one(AuditPruneRow, day).removed = removed
     return removed
 
-
-def audit_rows(session: Session) -> Sequence[AuditRow]:
-    return session.scalars(select(AuditRow).order_by(AuditRow.id)).all()

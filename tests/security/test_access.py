@@ -193,3 +193,8 @@ def test_nul_in_a_command_or_a_form_field_is_refused_before_the_database(guarded
     assert wait_for_refusals(guarded.db, 2) == [(LISTED, "slash_command", "control_characters"),
                                                 (LISTED, "form", "control_characters")]
     assert counts(guarded.db) == NOTHING
+
+
+def test_slacks_url_verification_still_answers_the_challenge(guarded: LocalBot) -> None:
+    response = guarded.send(guarded.requests.url_verification("challenge-accepted"))
+    assert response.status_code == 200 and response.json() == {"challenge": "challenge-accepted"}
