@@ -95,7 +95,8 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     context: BotContext | None = None,
 ) -> App:
-    """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up."""
+    """Build the Bolt app; `auth.test` runs here (Bolt's token check, then the access guard reads the
+    installation's ids), so a bad token fails at start-up."""
     settings.require_slack()
     log_safety.install()
     context = context or build_context(settings, client, db=db, clock=clock)
