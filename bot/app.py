@@ -11,6 +11,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot import access, log_safety
 from bot.context import BotContext, utc_now
 from bot.features.app_home import listeners as app_home_listeners
 from bot.features.check import listeners as check_listeners
@@ -94,8 +95,10 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     context: BotContext | None = None,
 ) -> App:
-    """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up."""
+    """Build the Bolt app; `auth.test` runs here (Bolt's token check, then the access guard reads the
+    installation's ids), so a bad token fails at start-up."""
     settings.require_slack()
+    log_safety.install()
     context = context or build_context(settings, client, db=db, clock=clock)
     socket_mode = settings.slack_app_token is not None
     app = App(
@@ -104,5 +107,7 @@ def create_app(
         request_verification_enabled=not socket_mode,
         logger=log,
     )
+    # First: a refused request reaches no listener.
+    access.register(app, context)
     register_listeners(app, context)
     return app

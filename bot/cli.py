@@ -1,4 +1,5 @@
-"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, demo.
+"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, digest, audit,
+demo.
 
 The only place that loads `.env`, so a developer's file never leaks into tests or library use.
 """
@@ -19,8 +20,9 @@ from dotenv import load_dotenv
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import log_safety, messages
 from bot.app import build_context, create_app
+from bot.audit import as_csv, as_json, as_text
 from bot.context import utc_now
 from bot.features.check.blocks import check_blocks, not_found_sentence
 from bot.features.check.service import check_with_helpdesk
@@ -59,8 +61,10 @@ from commands.check import (
 )
 from commands.digest import local_day
 from commands.imports import ImportFailed
+from commands.input_text import has_control_characters
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
+from models.audit import audit_trail
 from models.imports import import_files
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AMBIGUOUS, EXIT_FAILED = 0, 2, 3, 4, 1
@@ -124,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
                              help="only this utility (default: every one configured)")
     greenbutton.set_defaults(run=_sync_greenbutton)
 
+    audit = sub.add_parser(
+        "audit", help="the audit trail: who looked up, posted, escalated, took, resolved or was refused")
+    audit.add_argument("--customer", help="only this customer id")
+    audit.add_argument("--agent", help="only this Slack user id (U... / W...) or cli:<login>")
+    audit.add_argument("--since", help="only from this day (YYYY-MM-DD, UTC) on")
+    audit_format = audit.add_mutually_exclusive_group()
+    audit_format.add_argument("--json", action="store_true", help="print one JSON array")
+    audit_format.add_argument("--csv", action="store_true", help="print CSV (safe to open in a spreadsheet)")
+    audit.set_defaults(run=_audit)
+
     demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
     demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
     demo.set_defaults(run=_demo)
@@ -135,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    log_safety.install()  # before the first record: every line masks e-mails and escapes control characters
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
@@ -164,6 +179,8 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
+    if has_control_characters(args.query):
+        return _usage(messages.CONTROL_CHARACTERS)
     now = utc_now()
     if args.as_of:
         try:
@@ -317,6 +334,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     templates = _load_templates_or_none(settings)
     if templates is None:
         return EXIT_USAGE
+    settings.require_access()
     context = build_context(settings, db=open_database(settings), templates=templates)
 
     try:
@@ -445,6 +463,21 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
 def _usage(text: str) -> int:
     print(f"reauth-bot: {text}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    since = None
+    if args.since:
+        try:
+            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), tzinfo=UTC)
+        except ValueError:
+            return _usage(f"--since must be a day such as 2026-11-01, not {args.since!r}")
+    db = open_database(settings)
+    with db.reading() as session:
+        entries = audit_trail(session, customer_id=args.customer, agent=args.agent, since=since)
+    print(as_json(entries) if args.json else as_csv(entries) if args.csv else as_text(entries),
+          end="" if args.csv else "\n")
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -926,3 +926,22 @@ def sync_report(utility: str, outcome: str, new: int, changed: int, revoked: int
     if outcome == "busy":
         return f"{utility}: another instance is syncing it (or just did); nothing to do"
     return f"{utility}: sync failed, nothing was changed: {problem}"
+
+
+# --- access control and hostile input (bot/access.py) ---------------------------------------------------
+
+NOT_ALLOWED = (
+    "Sorry, you are not on the list of people who may use the re-auth helper, so I looked nothing up "
+    "and changed nothing. Ask a support lead to add you (or your Slack user group) to ALLOWED_USERS or "
+    "ALLOWED_USERGROUPS."
+)
+OTHER_WORKSPACE = (
+    "Sorry, this request comes from another workspace or app than the one the re-auth helper is installed "
+    "in, so I looked nothing up and changed nothing."
+)
+CONTROL_CHARACTERS = (
+    "I can't read that: it contains control characters (such as NUL) that no e-mail, id, ticket or note "
+    "has. Type it again, or paste it as plain text."
+)
+NOT_ALLOWED_TITLE = "Not allowed"
+BAD_REQUEST = "I couldn't read that request. Try the button or command again; if it keeps failing, tell a support lead."

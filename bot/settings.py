@@ -16,6 +16,8 @@ from bot.helpdesk import HELPDESK_KINDS
 from models.db import DEFAULT_DATABASE_URL
 
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USERGROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 # Green Button Connect data custodians, one per utility: GREENBUTTON_<UTILITY>_<PART>.
 GREENBUTTON_UTILITIES = ("SCE", "PGE", "SDGE")
 _CUSTODIAN_PARTS = ("BASE_URL", "TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET")
@@ -62,6 +64,12 @@ class Settings:
     # Utility -> its data custodian, for `reauth-bot sync greenbutton` and serve's sync every sync_interval.
     custodians: Mapping[str, CustodianSettings] = field(default_factory=dict)
     sync_interval: float = DEFAULT_SYNC_INTERVAL  # seconds
+    # Who may use the bot (bot/access.py): these users, and the members of these Slack user groups.
+    allowed_users: frozenset[str] = frozenset()
+    allowed_usergroups: tuple[str, ...] = ()
+    # Everyone in the workspace, on purpose: `serve` refuses to start with no allow-list unless this is set.
+    allow_all_users: bool = False
+    audit_retention_days: int = 400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -115,7 +123,19 @@ class Settings:
             digest_tz=_zone(get("DIGEST_TZ")),
             custodians=_custodians(get),
             sync_interval=_interval("SYNC_INTERVAL", get("SYNC_INTERVAL")),
+            allowed_users=frozenset(_ids("ALLOWED_USERS", get("ALLOWED_USERS"), _USER, "U0123ABCD")),
+            allowed_usergroups=tuple(_ids("ALLOWED_USERGROUPS", get("ALLOWED_USERGROUPS"), _USERGROUP, "S0123ABCD")),
+            allow_all_users=_flag("ALLOW_ALL_USERS", get("ALLOW_ALL_USERS")),
+            audit_retention_days=_days("AUDIT_RETENTION_DAYS", get("AUDIT_RETENTION_DAYS"), 400),
         )
+
+    def require_access(self) -> None:
+        """`serve` fails closed: without an allow-list, anyone who can type the command could look anyone up."""
+        if not self.allowed_users and not self.allowed_usergroups and not self.allow_all_users:
+            raise SettingsError(
+                "nobody may use the bot: set ALLOWED_USERGROUPS (S...) and/or ALLOWED_USERS (U.../W...), "
+                "or ALLOW_ALL_USERS=1 to let everyone in the workspace use it"
+            )
 
     def require_slack(self) -> None:
         """`serve` needs a bot token, and a signing secret unless Socket Mode is used."""
@@ -126,6 +146,30 @@ class Settings:
                 "SLACK_SIGNING_SECRET is not set: copy it from the app's Basic Information page into .env "
                 "(or set SLACK_APP_TOKEN to use Socket Mode)"
             )
+
+
+def _ids(name: str, raw: str | None, shape: re.Pattern[str], example: str) -> list[str]:
+    ids = [part for part in re.split(r"[\s,]+", raw or "") if part]
+    for value in ids:
+        if not shape.match(value):
+            raise SettingsError(f"{name} must be a comma-separated list of ids such as {example}, not {value!r}")
+    return ids
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    if raw is None or raw.lower() in ("0", "false", "no"):
+        return False
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
+
+
+def _days(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 100_000:
+        raise SettingsError(f"{name} must be a whole number of days such as {default}, not {raw!r}")
+    return int(raw)
 
 
 def _port(raw: str | None) -> int:

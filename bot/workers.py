@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.audit import prune_audit
 from bot.context import BotContext
 from bot.features.digest.service import digest_scheduler
 from bot.features.escalations.follow_ups import FollowUpWorker
@@ -13,6 +14,8 @@ OUTBOX_INTERVAL = 15.0
 FOLLOW_UP_INTERVAL = 60.0
 # The digest posts within this many seconds of DIGEST_TIME.
 DIGEST_INTERVAL = 30.0
+# The trail is pruned once a day (claimed per day in the database); hourly tries find that day soon enough.
+AUDIT_RETENTION_INTERVAL = 3600.0
 
 
 def start_workers(context: BotContext) -> list[Periodic]:
@@ -20,6 +23,7 @@ def start_workers(context: BotContext) -> list[Periodic]:
     workers = [
         Periodic("outbox", context.outbox.deliver_due, OUTBOX_INTERVAL),
         Periodic("follow-ups", FollowUpWorker(context).run_once, FOLLOW_UP_INTERVAL),
+        Periodic("audit-retention", lambda: prune_audit(context), AUDIT_RETENTION_INTERVAL),
     ]
     scheduler = digest_scheduler(context)
     if scheduler is not None:

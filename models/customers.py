@@ -81,5 +81,5 @@ class LookupRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     agent: Mapped[str] = mapped_column(String(64))
-    looked_up_at: Mapped[datetime]
+    looked_up_at: Mapped[datetime] = mapped_column(index=True)  # retention deletes by age
     source: Mapped[str] = mapped_column(String(16))

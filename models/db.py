@@ -76,6 +76,27 @@ class Database:
             return False
         return True
 
+    def health(self) -> dict[str, bool]:
+        """What `/healthz` reports, one entry per check: the database answers, accepts a write (a
+        read-only replica or a full disk fails every lookup, since each writes its audit row), and its
+        schema is the code's. A check after a failed one is reported failed too."""
+        checks = {"answers": self.ping(), "accepts_writes": False, "schema_current": False}
+        if not checks["answers"]:
+            return checks
+        try:
+            with self._writes() as session:
+                try:
+                    # A write that changes nothing, rolled back: the permission a lookup's audit row needs.
+                    session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                finally:
+                    session.rollback()
+            checks["accepts_writes"] = True
+        except SQLAlchemyError:
+            pass
+        with contextlib.suppress(SQLAlchemyError):
+            checks["schema_current"] = self.is_current()
+        return checks
+
     # --- migrations -------------------------------------------------------------------------------
 
     def upgrade(self) -> None:

@@ -29,8 +29,9 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "views_publish": None,
     "views_push": None,
     "auth_test": None,
+    "usergroups_users_list": "usergroups:read",
 }
-_CALL = re.compile(r"\.(chat_\w+|conversations_\w+|files_\w+|users_\w+|views_\w+|auth_test)\(")
+_CALL = re.compile(r"\.(chat_\w+|conversations_\w+|files_\w+|users_\w+|usergroups_\w+|views_\w+|auth_test)\(")
 
 
 def manifest() -> dict[str, Any]:

@@ -59,11 +59,15 @@ class LocalBot:
     def start(self) -> Self:
         if self._owns_slack:
             self.slack.start()
+        base = self._base_settings
         self.settings = dataclasses.replace(
-            self._base_settings,
+            base,
             slack_bot_token=self.slack.token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.slack.api_url,
+            # A tour or a test about something else lets every stand-in agent in; one about access control
+            # gives its own allow-list.
+            allow_all_users=base.allow_all_users or not (base.allowed_users or base.allowed_usergroups),
         )
         if self._app_factory is not None:
             self.app = self._app_factory(self.settings, self.db, self.clock)

@@ -13,11 +13,14 @@ from pathlib import Path
 from bot.demo.harness import LocalBot
 from bot.demo.population import insert_population
 from bot.demo.stage import DATASET, DEMO_NOW, banner, say
+from bot.demo.tour_access import DEMO_AGENTS, DEMO_GROUP, DEMO_GROUP_MEMBERS, tour_access, tour_audit
 from bot.demo.tour_check import tour_check
 from bot.demo.tour_digest import tour_digest
 from bot.demo.tour_escalations import tour_escalations
 from bot.demo.tour_post_steps import tour_post_steps
 from bot.demo.tour_sync import tour_sync
+from bot.settings import Settings
+from bot.standins.slack_api import SlackStandIn
 from commands.imports import ImportFailed
 from models import Database
 from models.imports import import_files
@@ -46,13 +49,18 @@ def build_demo_database(url: str | None) -> Database:
     return db
 
 
-TOUR: list[Callable[[LocalBot], None]] = [tour_check, tour_escalations, tour_post_steps, tour_digest, tour_sync]
+TOUR: list[Callable[[LocalBot], None]] = [
+    tour_access, tour_check, tour_escalations, tour_post_steps, tour_digest, tour_sync, tour_audit,
+]
 
 
 def run_tour(database_url: str | None = None) -> int:
     banner(f"reauth-bot demo: as of {DEMO_NOW:%A %Y-%m-%d %H:%M} UTC, stand-in Slack on 127.0.0.1")
     db = build_demo_database(database_url)
-    with LocalBot(db, clock=lambda: DEMO_NOW) as bot:
+    slack = SlackStandIn()
+    slack.set_usergroup(DEMO_GROUP, DEMO_GROUP_MEMBERS)
+    access = Settings(allowed_users=DEMO_AGENTS, allowed_usergroups=(DEMO_GROUP,))
+    with slack, LocalBot(db, clock=lambda: DEMO_NOW, settings=access, slack=slack) as bot:
         say(f"  the real Bolt app serves http://127.0.0.1:{bot.port}/slack/events; Slack stand-in at "
             f"{bot.slack.api_url}")
         for step in TOUR:

@@ -64,6 +64,7 @@ REQUIRED_ARGS: Mapping[str, tuple[str, ...]] = {
     "views.publish": ("token", "user_id", "view"),
     "files.getUploadURLExternal": ("token", "filename", "length"),
     "files.completeUploadExternal": ("token", "files"),
+    "usergroups.users.list": ("token", "usergroup"),
 }
 
 MAX_MESSAGE_BLOCKS = 50
@@ -478,7 +479,9 @@ class SlackStandIn(StandInServer):
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
+            "usergroups.users.list": self._usergroups_users_list,
         }
+        self._usergroups: dict[str, list[str]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -622,6 +625,11 @@ class SlackStandIn(StandInServer):
         default = {429: "ratelimited", 503: "service_unavailable"}.get(status, "fatal_error")
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(status, retry_after, error or default, times))
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        """The members `usergroups.users.list` answers for `group_id` from now on."""
+        with self._lock:
+            self._usergroups[group_id] = list(users)
 
     def set_unavailable(self, unavailable: bool = True) -> None:
         """While on, every request (API, response URLs, uploads) answers HTTP 503."""
@@ -848,7 +856,16 @@ class SlackStandIn(StandInServer):
             "team_id": TEAM_ID,
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "is_enterprise_install": False,
         }
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> JsonDict:
+        # docs.slack.dev/reference/methods/usergroups.users.list: {"ok": true, "users": [...]}.
+        group = str(args["usergroup"])
+        if group not in self._usergroups:
+            raise _SlackError("no_such_subteam")
+        return {"ok": True, "users": list(self._usergroups[group])}
 
     def _chat_post_message(self, args: dict[str, Any]) -> JsonDict:
         channel = self._channel_id(str(args["channel"]))

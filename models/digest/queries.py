@@ -56,6 +56,7 @@ from commands.digest import (
 from commands.escalations import Status
 from commands.policy import DATA_FRESHNESS, REPEAT_LIMIT, REPEAT_WINDOW, Utility, policy_for
 from commands.rules import LIVE_STATUSES, Reason
+from commands.spreadsheet import FORMULA_STARTS, MARK, original_cell
 from models.base import UTCDateTime
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.escalations import EscalationRow
@@ -321,9 +322,9 @@ def _id_and_utility(line: str) -> tuple[str, str]:
     newline, so an unquoted one splits at the first comma (the csv module would refuse a lone CR in it)."""
     if line.startswith('"'):
         customer_id, utility, *_ = next(csv.reader([line]))
-        return customer_id, utility
+        return original_cell(customer_id), utility
     customer_id, utility, _ = line.split(",", 2)
-    return customer_id, utility
+    return original_cell(customer_id), utility
 
 
 def csv_line(dialect: str, now: datetime) -> ColumnElement[str]:
@@ -353,7 +354,12 @@ def csv_line(dialect: str, now: datetime) -> ColumnElement[str]:
         days = f"CAST(GREATEST(date_part('day', {_pg_timestamp(now)} - {since}), 0) AS INTEGER)"
         minute = f"to_char({since} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
         needs_quotes = "strpos(stuck.id, ',') > 0 OR strpos(stuck.id, '\"') > 0 OR strpos(stuck.id, chr(10)) > 0"
-    customer_id = f"""CASE WHEN {needs_quotes} THEN '"' || replace(stuck.id, '"', '""') || '"' ELSE stuck.id END"""
+    # commands.spreadsheet.safe_cell in SQL: an id a spreadsheet would read as a formula (or that starts with
+    # the mark itself) gets a leading quote mark.
+    char = "char" if dialect == "sqlite" else "chr"
+    starts = ", ".join(f"{char}({ord(c)})" for c in (*FORMULA_STARTS, MARK))
+    cell = f"CASE WHEN substr(stuck.id, 1, 1) IN ({starts}) THEN {char}({ord(MARK)}) || stuck.id ELSE stuck.id END"
+    customer_id = f"""CASE WHEN {needs_quotes} THEN '"' || replace({cell}, '"', '""') || '"' ELSE {cell} END"""
     # Constant pieces come whole out of CASEs: at 300k lines every concatenation counts.
     utility = "CASE stuck.utility " + " ".join(f"WHEN '{u.value}' THEN ',{u.value},'" for u in Utility) + (
         " ELSE ',' || stuck.utility || ',' END"

@@ -16,6 +16,7 @@ from bot.features.digest.blocks import ListWriter
 from commands.digest import REASON_ACTIONS, StuckCustomer
 from commands.policy import Utility
 from commands.rules import Reason, Recommendation
+from commands.spreadsheet import safe_cell
 from models.base import UTCDateTime
 from models.digest.queries import stuck_customers
 
@@ -51,7 +52,7 @@ def csv_row(customer: StuckCustomer, now: datetime) -> tuple[str, ...]:
     days = customer.days_stuck(now)
     since = customer.stuck_since
     return (
-        customer.customer_id,
+        safe_cell(customer.customer_id),
         customer.utility.value,
         customer.reason.value,
         REASON_ACTIONS[customer.reason].value,

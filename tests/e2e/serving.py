@@ -11,9 +11,11 @@ from bot.demo.stage import DATASET
 
 
 def serve_env(folder: Path, **settings: str) -> dict[str, str]:
-    """This machine's environment without any bot setting, a SQLite file in `folder`, and `settings`."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))}
-    return {**inherited, "DATABASE_URL": f"sqlite:///{folder}/serve.db", **settings}
+    """This machine's environment without any bot setting, a SQLite file in `folder`, the stand-in agent
+    (U0AGENT, SlackRequests' default user) allowed, and `settings`."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK", "ALLOW"))}
+    return {**inherited, "DATABASE_URL": f"sqlite:///{folder}/serve.db", "ALLOWED_USERS": "U0AGENT", **settings}
 
 
 def import_demo_dataset(env: dict[str, str], folder: Path) -> None:

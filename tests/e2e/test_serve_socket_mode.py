@@ -92,4 +92,5 @@ def test_serve_names_the_token_slack_refused_and_exits_2(
                             capture_output=True, text=True, timeout=60)
     assert served.returncode == 2, served.stderr
     assert says in served.stderr and "Traceback" not in served.stderr
-    assert [c.method for c in slack.calls] in ([], ["auth.test"])  # no connection URL, no post
+    # auth.test only (Bolt checks the token, the access guard reads the installation): no connection URL, no post
+    assert {c.method for c in slack.calls} <= {"auth.test"}

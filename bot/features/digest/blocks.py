@@ -7,7 +7,6 @@ under that. A list that needs more than a few replies goes as a CSV file instead
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,6 +29,7 @@ from commands.digest import (
     StuckCounts,
     StuckCustomer,
 )
+from commands.spreadsheet import safe_rows
 
 # Below Slack's undocumented ~13,000-character total per message, with room for the context line.
 MAX_REPLY_TEXT = 11_000
@@ -172,7 +172,7 @@ class ListWriter:
         self.customers: list[StuckCustomer] = []
         self.count = 0
         self._buffer = io.StringIO()
-        csv.writer(self._buffer, lineterminator="\n").writerow(CSV_HEADER)
+        self._buffer.write(safe_rows([CSV_HEADER]))
 
     def keep_customer(self, customer: StuckCustomer) -> None:
         """One of the first `keep` customers; its CSV line comes through `write_lines`."""

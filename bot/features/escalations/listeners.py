@@ -44,6 +44,7 @@ from bot.features.escalations.service import (
 )
 from bot.features.post_steps.service import post_escalation_note
 from commands.escalations import Escalation, Field, FormProblem, Status, read_form, references_in, ticket_in
+from commands.input_text import record_id
 
 log = logging.getLogger(__name__)
 
@@ -181,5 +182,5 @@ def _confirmation(customer_id: str, outcome: EscalateOutcome) -> str:
 def _case_and_agent(body: dict[str, Any]) -> tuple[int | None, str]:
     action = (body.get("actions") or [{}])[0]
     agent = str((body.get("user") or {}).get("id", ""))
-    value = str(action.get("value") or "")
-    return (int(value) if value.isdigit() else None), agent
+    # record_id: a value of 20 digits (or 5,000) is not a case id this bot made, and never reaches a BIGINT.
+    return record_id(str(action.get("value") or "")), agent

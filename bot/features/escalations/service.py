@@ -27,7 +27,7 @@ from bot.features.escalations.posts import DM, PARENT, PARENT_UPDATE, REPLY, cas
 from bot.outbox import OutboxEntry
 from commands.check import Customer, Query, QueryKind, Report, build_report, find_customers
 from commands.escalations import Escalation, EscalationForm, FormProblem, Resolution, follow_up_at, mask_emails
-from models import Database
+from models import Database, audit
 from models import escalations as store
 from models.check import SqlCaseRecords
 from models.outbox import OutboxStatus
@@ -189,6 +189,8 @@ def escalate(context: BotContext, customer_id: str, form: EscalationForm, agent:
                 if due is not None:
                     schedule_follow_up(session, customer_id, due, agent=agent, escalation_id=new_id, at=now)
                     entries.append(_reply(session, context, case, messages.follow_up_scheduled(due), "follow_up_set"))
+                audit.record(session, at=now, agent=agent, action="escalate", source="form", customer_id=customer_id,
+                             detail=f"case {new_id}")
                 log.info("escalation opened: id=%s customer=%s agent=%s", new_id, customer_id, agent)
                 return Opened(case, entries)
             case = store.open_escalation_of(session, customer_id)
@@ -198,6 +200,8 @@ def escalate(context: BotContext, customer_id: str, form: EscalationForm, agent:
                 return Repeated(case)
             key = "again:" + _digest(agent, form.reason, form.ticket.id if form.ticket else "", form.note or "")
             entry = _reply(session, context, case, messages.case_escalated_again(agent, form), key)
+            audit.record(session, at=now, agent=agent, action="escalate", source="form", customer_id=customer_id,
+                         detail=f"case {case.id} (already open)")
             return AlreadyOpen(case, [entry])
     raise RuntimeError(f"could not open or find the case of {customer_id}")
 
@@ -215,6 +219,8 @@ def take_case(context: BotContext, escalation_id: int, agent: str) -> CaseChange
             _reply(session, context, case, messages.case_taken(agent), f"taken:{moment}"),
             _update_parent(session, context, case, f"taken:{moment}"),
         ]
+        audit.record(session, at=now, agent=agent, action="take", source="button", customer_id=case.customer_id,
+                     detail=f"case {escalation_id}")
     log.info("escalation taken: id=%s agent=%s", escalation_id, agent)
     return Changed(case, entries)
 
@@ -231,6 +237,8 @@ def resolve_case(context: BotContext, escalation_id: int, agent: str) -> CaseCha
             _reply(session, context, case, messages.case_resolved_by(agent, case.time_to_resolution), "resolved"),
             _update_parent(session, context, case, "resolved"),
         ]
+        audit.record(session, at=now, agent=agent, action="resolve", source="button", customer_id=case.customer_id,
+                     detail=f"case {escalation_id}")
     log.info("escalation resolved: id=%s agent=%s", escalation_id, agent)
     return Changed(case, entries)
 

@@ -60,9 +60,10 @@ def register(app: App, context: BotContext) -> None:
     posting = ThreadPoolExecutor(max_workers=POSTING_THREADS, thread_name_prefix="post-steps")
 
     def post_and_respond(
-        button: PostRequest, agent: str, reply: Callable[..., Any], channel: str | None = None
+        button: PostRequest, agent: str, reply: Callable[..., Any], channel: str | None = None,
+        source: str = "button",
     ) -> None:
-        payload = run(context, button, agent=agent)
+        payload = run(context, button, agent=agent, source=source)
         try:
             # The post itself is done or queued; a used-up response_url only loses the agent's view of it.
             answer_agent(reply, context.client, payload, agent=agent, channel=channel, what="post-steps")
@@ -138,16 +139,17 @@ def register(app: App, context: BotContext) -> None:
                              button.public and button.action is not Action.ESCALATE,
                              confirmed_after=button.confirmed_after)
         if button.response_url:
-            posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send)
+            posting.submit(post_and_respond, chosen, str(body["user"]["id"]), WebhookClient(button.response_url).send,
+                           None, "form")
         else:
             log.warning("post-steps modal without a response_url: the outcome cannot be shown")
-            posting.submit(run, context, chosen, agent=str(body["user"]["id"]))
+            posting.submit(run, context, chosen, agent=str(body["user"]["id"]), source="form")
 
 
-def run(context: BotContext, button: PostRequest, *, agent: str) -> dict[str, Any]:
-    """Post for one click and render the answer that replaces the agent's message."""
+def run(context: BotContext, button: PostRequest, *, agent: str, source: str = "button") -> dict[str, Any]:
+    """Post for one click (or ticket form) and render the answer that replaces the agent's message."""
     try:
-        answer = post_steps(context, replace(button, agent=agent))
+        answer = post_steps(context, replace(button, agent=agent), source=source)
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("post-steps failed ref=%s agent=%s customer=%s", reference, agent, button.customer_id)

@@ -44,6 +44,7 @@ from commands.post_steps import (
     step_values,
 )
 from commands.rules import Action
+from models import audit
 from models.check import SqlCaseRecords
 from models.outbox import OutboxStatus
 from models.post_steps import PostState, post_state, queued_posts, record_procedure
@@ -123,8 +124,9 @@ class StepsAnswer:
 # --- the click --------------------------------------------------------------------------------------
 
 
-def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
-    """Plan, claim and deliver one click's post; never raises for what the helpdesk answers."""
+def post_steps(context: BotContext, click: PostRequest, *, source: str = "button") -> StepsAnswer:
+    """Plan, claim and deliver one click's post; never raises for what the helpdesk answers. `source` is
+    where the audit trail says the post came from (the button, or the form asking for the ticket)."""
     helpdesk = context.helpdesk
     if helpdesk is None:
         return StepsAnswer(NoHelpdesk(), refresh_report(context, click.customer_id, click.ticket), click, None,
@@ -159,6 +161,10 @@ def post_steps(context: BotContext, click: PostRequest) -> StepsAnswer:
         if not isinstance(plan, ReadyToPost):
             return answer(plan, report, ticket)
         entry = claim(session, context.outbox, plan.post)
+        if entry.created:
+            audit.record(session, at=context.clock(), agent=click.agent or "", source=source,
+                         action="reply_to_customer" if plan.post.public else "post_steps",
+                         customer_id=click.customer_id, detail=f"ticket {ticket}")
     if entry.created:
         context.outbox.deliver(entry.id)
     else:

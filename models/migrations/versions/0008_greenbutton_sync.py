@@ -11,7 +11,7 @@
   of the customers it changed in one statement. PostgreSQL's triggers already run once per statement.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from models.base import UTCDateTime
 from models.function_blocks import function_block_mask
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ note set and case-thread replies it posted are left as they are: they already ha
 Downgrade puts the deleted rows back from the same outbox rows.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from alembic import op
 from models.base import UTCDateTime
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
