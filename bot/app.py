@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -69,7 +69,8 @@ def build_context(
         helpdesk=helpdesk or configured_helpdesk(settings, retry_policy),
         templates=templates if templates is not None else load_templates(settings.templates_dir),
     )
-    context.outbox = Outbox(context.db, outbox_deliveries(context, context.client), clock=clock)
+    context.outbox = Outbox(context.db, outbox_deliveries(context, context.client), clock=clock,
+                            lease=timedelta(seconds=settings.outbox_lease_seconds))
     return context
 
 

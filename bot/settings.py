@@ -40,6 +40,10 @@ class Settings:
     digest_channel: str | None = None
     digest_time: time = time(9, 0)
     digest_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Los_Angeles"))
+    # How long an outbox row stays leased to the instance sending it; a crashed instance's rows wait this long.
+    outbox_lease_seconds: float = 300.0
+    # SIGTERM: stop accepting, finish in-flight requests and deliveries, release leases, exit within this.
+    shutdown_grace: float = 20.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -90,6 +94,8 @@ class Settings:
             digest_channel=_channel("DIGEST_CHANNEL", get("DIGEST_CHANNEL")),
             digest_time=_clock_time(get("DIGEST_TIME")),
             digest_tz=_zone(get("DIGEST_TZ")),
+            outbox_lease_seconds=_seconds("OUTBOX_LEASE_SECONDS", get("OUTBOX_LEASE_SECONDS"), 300.0, minimum=1.0),
+            shutdown_grace=_seconds("SHUTDOWN_GRACE", get("SHUTDOWN_GRACE"), 20.0, minimum=1.0),
         )
 
     def require_slack(self) -> None:
@@ -131,3 +137,15 @@ def _zone(raw: str | None) -> ZoneInfo:
         return ZoneInfo(raw or "America/Los_Angeles")
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"DIGEST_TZ must be an IANA time zone such as America/Los_Angeles, not {raw!r}") from None
+
+
+def _seconds(name: str, raw: str | None, default: float, *, minimum: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum or value == float("inf"):
+        raise SettingsError(f"{name} must be a number of seconds, at least {minimum:g}, not {raw!r}")
+    return value

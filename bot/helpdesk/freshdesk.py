@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Unpack
 
 from bot.helpdesk.base import (
     Connection,
     HelpdeskClient,
     HelpdeskRequest,
+    not_before,
+    parse_time,
+    plain_words,
     text_to_html,
 )
 from commands.tickets import TICKET_NUMBER
 
 _TICKET_PATH = re.compile(rf"/(?:a|helpdesk)/tickets/({TICKET_NUMBER})")
+# Conversations are listed 100 to a page (the documented maximum), oldest first.
+_PAGE_SIZE = 100
+_MAX_PAGES = 30
 
 
 class FreshdeskHelpdesk(HelpdeskClient):
@@ -60,3 +67,32 @@ class FreshdeskHelpdesk(HelpdeskClient):
         """``/a/tickets/123`` or ``/helpdesk/tickets/123``."""
         match = _TICKET_PATH.fullmatch(path)
         return match.group(1) if match else None
+
+    # --- Read-back -----------------------------------------------------------------------------
+    # A note or reply takes no custom data, so a stored one is recognised by `GET /api/v2/tickets/{id}/
+    # conversations`: outgoing (`incoming` false), private for a note and public for a reply, the same words
+    # (`body_text`, or `body` without its HTML), created no earlier than the post was queued.
+
+    def build_read(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest("GET", url, {}, {"Accept": "application/json"}, self._auth)
+
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        words = plain_words(text_to_html(body))
+        url = f"{self.base_url}/api/v2/tickets/{ticket_id}/conversations"
+        for page in range(1, _MAX_PAGES + 1):
+            items = self.read_json(url, {"page": page, "per_page": _PAGE_SIZE}, ticket_id=ticket_id)
+            if not isinstance(items, list):
+                return None
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                stored = str(item.get("body_text") or "") or plain_words(str(item.get("body") or ""))
+                if (
+                    item.get("incoming") is False and item.get("private") is (not public)
+                    and not_before(parse_time(item.get("created_at")), since)
+                    and plain_words(stored) == words
+                ):
+                    return str(item.get("id"))
+            if len(items) < _PAGE_SIZE:
+                return None
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Unpack
 
 from bot.helpdesk.base import (
@@ -10,6 +11,9 @@ from bot.helpdesk.base import (
     HelpdeskClient,
     HelpdeskRequest,
     host_of,
+    not_before,
+    parse_time,
+    plain_words,
     text_to_html,
 )
 from commands.tickets import TICKET_NUMBER
@@ -108,3 +112,34 @@ class IntercomHelpdesk(HelpdeskClient):
         if self._workspace_id is not None and workspace not in (self._workspace_id, "_"):
             return None
         return conversation
+
+    # --- Read-back -----------------------------------------------------------------------------
+    # An admin reply carries no custom data in API 2.16 (its request has no metadata or external id), so a
+    # stored note is recognised by what the bot controls: a part of the right kind (`note` or `comment`),
+    # written by the bot's own admin, with the same words, created no earlier than the post was queued.
+    # `GET /conversations/{id}` returns the conversation's most recent 500 parts, newest last.
+
+    def build_read(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest(
+            "GET", url, {},
+            {"Authorization": f"Bearer {self._token}", "Intercom-Version": INTERCOM_VERSION,
+             "Accept": "application/json"},
+        )
+
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        conversation = self.read_json(f"{self.base_url}/conversations/{ticket_id}", {}, ticket_id=ticket_id)
+        parts = conversation.get("conversation_parts") if isinstance(conversation, dict) else None
+        items = parts.get("conversation_parts") if isinstance(parts, dict) else None
+        words = plain_words(text_to_html(body))
+        for part in reversed(items if isinstance(items, list) else []):
+            if not isinstance(part, dict):
+                continue
+            author = part.get("author") or {}
+            if (
+                part.get("part_type") == ("comment" if public else "note")
+                and author.get("type") == "admin" and str(author.get("id")) == self._admin_id
+                and not_before(parse_time(part.get("created_at")), since)
+                and plain_words(str(part.get("body") or "")) == words
+            ):
+                return str(part.get("id"))
+        return None
