@@ -320,7 +320,7 @@ class HelpdeskClient(ABC):
             return self._client.request("GET", request.url, params=dict(params), headers=dict(request.headers),
                                         auth=request.auth)
 
-        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id)
+        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
         match outcome:
             case RetryLater():
                 raise _CannotRead(outcome)
