@@ -106,8 +106,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             return None  # send_parent answers from the case itself
         channel = case.channel
         return find_post(attempt, channel, lambda cursor: client.conversations_history(
-            channel=channel, oldest=_slack_ts(attempt.queued_at - CLOCK_SKEW), limit=200,
-            include_all_metadata=True, cursor=cursor))
+            channel=channel, limit=200, include_all_metadata=True, cursor=cursor))
 
     def parent_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
         escalation_id = int(payload["escalation_id"])
@@ -134,8 +133,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             return None  # no thread yet: nothing can have been posted in it
         channel, parent_ts = case.channel, case.parent_ts
         return find_post(attempt, channel, lambda cursor: client.conversations_replies(
-            channel=channel, ts=parent_ts, oldest=_slack_ts(attempt.queued_at - CLOCK_SKEW), limit=200,
-            include_all_metadata=True, cursor=cursor))
+            channel=channel, ts=parent_ts, limit=200, include_all_metadata=True, cursor=cursor))
 
     def reply_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
         _wake(session, int(payload["escalation_id"]))
@@ -167,8 +165,7 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         except OSError as exc:
             return TryLater(f"Slack is unreachable: {exc.__class__.__name__}")
         return find_post(attempt, channel, lambda cursor: client.conversations_history(
-            channel=channel, oldest=_slack_ts(attempt.queued_at - CLOCK_SKEW), limit=200,
-            include_all_metadata=True, cursor=cursor))
+            channel=channel, limit=200, include_all_metadata=True, cursor=cursor))
 
     def _wake(session: Session, escalation_id: int) -> None:
         # What waited on this post is due now, not after its backoff.
@@ -193,18 +190,25 @@ def outbox_metadata(attempt: Attempt) -> dict[str, Any]:
 
 
 def find_post(attempt: Attempt, channel: str, read: Callable[[str | None], SlackResponse]) -> FindResult:
-    """Page through `read` (history or a thread, with metadata) for the message that names `attempt`'s row."""
+    """Page through `read` (history or a thread, with metadata) for the message that names `attempt`'s row.
+
+    History comes newest first: paging stops at a page that reaches back before the row was queued. (No
+    `oldest` bound is sent: a message's ts is Slack's clock, the row's time is ours.)
+    """
+    cutoff = _slack_seconds(attempt.queued_at - CLOCK_SKEW)
     cursor: str | None = None
     try:
         for _ in range(MAX_PAGES):
             page = read(cursor)
-            for message in page.get("messages") or []:
+            found = page.get("messages") or []
+            for message in found:
                 metadata = message.get("metadata") or {}
                 if (metadata.get("event_type") == METADATA_TYPE
                         and (metadata.get("event_payload") or {}).get("outbox_key") == attempt.dedupe_key):
                     return Delivered({"channel": channel, "ts": str(message["ts"])})
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not page.get("has_more") or cursor is None:
+            reached_back = any(float(message.get("ts") or 0) < cutoff for message in found)
+            if not page.get("has_more") or cursor is None or reached_back:
                 return None
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
@@ -218,9 +222,8 @@ def find_post(attempt: Attempt, channel: str, read: Callable[[str | None], Slack
     return None
 
 
-def _slack_ts(at: datetime) -> str:
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return f"{aware.timestamp():.6f}"
+def _slack_seconds(at: datetime) -> float:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _earlier_reply_pending(context: BotContext, escalation_id: int, dedupe_key: str) -> bool:

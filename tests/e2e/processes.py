@@ -1,0 +1,123 @@
+"""Real `reauth-bot serve` processes for the crash, SIGTERM and several-process tests: start, wait, kill.
+
+Every wait is on a condition (a port answering, a row changing), never a fixed sleep, and bounded.
+Everything listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from sqlalchemy import select
+
+from bot.context import utc_now
+from bot.standins.server import poll
+from models import Database
+from models.outbox import OutboxRow, OutboxStatus
+
+START_TIMEOUT = 60.0  # a loaded 2-core machine can take a while to import and migrate
+
+_T = TypeVar("_T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Serve:
+    """One `reauth-bot serve` process; its output is collected in a file so a full pipe never blocks it."""
+
+    env: dict[str, str]
+    folder: Path
+    args: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Serve:
+        self.log_path = self.folder / f"serve-{self.port}-{time.monotonic_ns()}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", *self.args], env={**self.env, "PORT": str(self.port)},
+                cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.wait_healthy()
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_healthy(self) -> None:
+        assert self.process is not None
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                try:
+                    if http.get(f"{self.base_url}/healthz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                assert self.process.poll() is None, f"serve exited at start-up:\n{self.output()}"
+                assert time.monotonic() < deadline, f"serve did not answer /healthz in {START_TIMEOUT} s"
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is released; the crash the outbox must survive."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=20)
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM, then wait for the drain; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def stop_quietly(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], folder: Path, *args: str) -> Iterator[Serve]:
+    process = Serve(env, folder, args).start()
+    try:
+        yield process
+    finally:
+        process.stop_quietly()
+
+
+def wait_until(read: Callable[[], _T], ready: Callable[[_T], bool], what: str, timeout: float = 30.0) -> _T:
+    value, done = poll(read, ready, timeout)
+    assert done, f"timed out after {timeout} s waiting for {what}; last seen: {value!r}"
+    return value
+
+
+def outbox_rows(db: Database) -> list[OutboxRow]:
+    with db.sessions() as session:
+        return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+def leases_expired(db: Database) -> bool:
+    """No pending row is leased any more (the real clock: `serve` runs on it)."""
+    now = utc_now()
+    return not any(row.status == OutboxStatus.PENDING and row.leased_until is not None and row.leased_until >= now
+                   for row in outbox_rows(db))
