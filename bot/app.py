@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
 from slack_bolt import App
@@ -94,8 +95,12 @@ def create_app(
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     context: BotContext | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
-    """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up."""
+    """Build the Bolt app; `auth.test` runs here (once), so a bad token fails at start-up.
+
+    `listener_executor` runs the listeners' work after their ack; `serve` passes its own, to wait for it on
+    SIGTERM (Bolt's default pool cannot be waited for)."""
     settings.require_slack()
     context = context or build_context(settings, client, db=db, clock=clock)
     socket_mode = settings.slack_app_token is not None
@@ -104,6 +109,7 @@ def create_app(
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
         logger=log,
+        listener_executor=listener_executor,  # None: Bolt's own pool
     )
     register_listeners(app, context)
     return app

@@ -7,6 +7,7 @@ Everything listens on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -57,6 +58,7 @@ class Serve:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "serve", *self.args], env={**self.env, "PORT": str(self.port)},
                 cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the master and its workers die together
             )
         self.wait_healthy()
         return self
@@ -79,9 +81,9 @@ class Serve:
                 time.sleep(0.1)
 
     def kill(self) -> None:
-        """SIGKILL: no handler runs, nothing is released; the crash the outbox must survive."""
+        """SIGKILL to the master and every worker: no handler runs, nothing is released (a machine lost)."""
         assert self.process is not None
-        self.process.kill()
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=20)
 
     def terminate(self, timeout: float = 60.0) -> int:
@@ -91,8 +93,9 @@ class Serve:
         return self.process.wait(timeout=timeout)
 
     def stop_quietly(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=20)
 
 
