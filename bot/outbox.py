@@ -202,7 +202,7 @@ class Outbox:
                 return False  # another instance holds it, or it is done
             row = session.get_one(OutboxRow, entry_id)
             attempt = Attempt(entry_id, row.dedupe_key, dict(row.payload), row.attempts, row.created_at)
-        kind = row.kind
+            kind = row.kind
         delivery = self.deliveries[kind]
         try:
             outcome = self._read_back_or_send(attempt, kind, delivery)

@@ -109,6 +109,8 @@ def test_import_a_missing_file_is_a_usage_error(workdir: Path, capsys: pytest.Ca
         ({"ESCALATION_CHANNEL": "#escalations"}, "ESCALATION_CHANNEL must be a channel ID"),
         ({"HELPDESK": "jira"}, "HELPDESK must be one of zendesk, intercom, freshdesk"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
+        ({"SHUTDOWN_GRACE": "soon"}, "SHUTDOWN_GRACE must be a number of seconds"),
+        ({"OUTBOX_LEASE_SECONDS": "0"}, "OUTBOX_LEASE_SECONDS must be a number of seconds, at least 1"),
     ],
 )
 def test_serve_with_a_bad_setting_says_which_in_one_line(
@@ -150,3 +152,16 @@ def test_postgres_needs_an_explicit_upgrade(
     finally:  # FORCE: the CLI's engine may still hold a pooled connection
         with psycopg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{fresh.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def test_serve_workers_must_be_a_small_number_and_socket_mode_runs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--workers", "0"])
+    assert exited.value.code == 2 and "--workers must be a number from 1 to 64" in capsys.readouterr().err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "Socket Mode runs one instance" in capsys.readouterr().err
