@@ -16,15 +16,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select
 
 from bot.context import utc_now
+from bot.standins.helpdesk import HelpdeskStandIn
 from bot.standins.server import poll
+from bot.standins.slack_api import SlackStandIn
+from bot.standins.slack_requests import SlackRequests
 from models import Database
 from models.outbox import OutboxRow, OutboxStatus
+from tests.e2e.serving import serve_env
+from tests.post_steps.conftest import TICKET, button, credentials_for, kind_of
 
 START_TIMEOUT = 60.0  # a loaded 2-core machine can take a while to import and migrate
 
@@ -124,3 +129,44 @@ def leases_expired(db: Database) -> bool:
     now = utc_now()
     return not any(row.status == OutboxStatus.PENDING and row.leased_until is not None and row.leased_until >= now
                    for row in outbox_rows(db))
+
+
+# --- one deployment on a SQLite file, its settings, and the agent's path through it -------------------
+
+SECRET = "e2e-signing-secret"
+CHANNEL = "C0ESCALATE"
+LEASE_SECONDS = "2"  # short, so a restart after a crash does not wait the production 5 minutes
+
+
+def env_for(folder: Path, slack: SlackStandIn, helpdesk: HelpdeskStandIn | None = None) -> dict[str, str]:
+    settings = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
+                "ESCALATION_CHANNEL": CHANNEL, "OUTBOX_LEASE_SECONDS": LEASE_SECONDS}
+    if helpdesk is not None:
+        settings |= {"HELPDESK": kind_of(helpdesk), "HELPDESK_URL": helpdesk.base_url, **credentials_for(helpdesk)}
+    return serve_env(folder, **settings)
+
+
+def database(folder: Path) -> Database:
+    db = Database(f"sqlite:///{folder}/serve.db")
+    db.ensure_schema(migrate=True)
+    return db
+
+
+def restart_after_the_lease(db: Database, env: dict[str, str], folder: Path) -> Serve:
+    wait_until(lambda: leases_expired(db), bool, "the killed process's leases to run out")
+    return Serve(env, folder).start()
+
+
+def click_post(serve: Serve, slack: SlackStandIn, customer: str, action_id: str, key: str) -> dict[str, Any]:
+    """The agent's path: /reauth-check with the ticket, then a click on one of the answer's buttons."""
+    requests = SlackRequests(SECRET)
+    with httpx.Client(trust_env=False, timeout=10) as http:
+        command = requests.slash_command("/reauth-check", f"{customer} {TICKET}", response_url=slack.response_url(key))
+        assert http.post(f"{serve.base_url}/slack/events", content=command.body, headers=command.headers).is_success
+        answer = slack.wait_for_responses(key, 1, timeout=30)[0]
+        click = requests.block_actions(action_id=action_id, value=button(answer, action_id)["value"],
+                                       response_url=slack.response_url(f"{key}-click"))
+        assert http.post(f"{serve.base_url}/slack/events", content=click.body, headers=click.headers).is_success
+    return answer
+
+

@@ -8,12 +8,9 @@ One helpdesk keeps a marker (Zendesk's audit metadata), one is matched by words 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from slack_sdk import WebClient
 
@@ -26,56 +23,20 @@ from bot.features.post_steps.service import OUTBOX_KIND
 from bot.settings import Settings
 from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, ZendeskStandIn
 from bot.standins.slack_api import SlackStandIn
-from bot.standins.slack_requests import SlackRequests
 from commands.check import Query, QueryKind
 from commands.escalations import EscalationForm
-from models import Database
 from models.outbox import OutboxStatus
-from tests.e2e.processes import Serve, leases_expired, outbox_rows, serving, wait_until
-from tests.e2e.serving import serve_env
-from tests.post_steps.conftest import TICKET, add_customer, button, credentials_for, kind_of
-
-SECRET = "crash-window-signing-secret"
-CHANNEL = "C0ESCALATE"
-LEASE_SECONDS = "2"  # short, so the restart does not wait the production 5 minutes
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-def env_for(folder: Path, slack: SlackStandIn, helpdesk: HelpdeskStandIn | None = None) -> dict[str, str]:
-    settings = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
-                "ESCALATION_CHANNEL": CHANNEL, "OUTBOX_LEASE_SECONDS": LEASE_SECONDS}
-    if helpdesk is not None:
-        settings |= {"HELPDESK": kind_of(helpdesk), "HELPDESK_URL": helpdesk.base_url, **credentials_for(helpdesk)}
-    return serve_env(folder, **settings)
-
-
-def database(folder: Path) -> Database:
-    db = Database(f"sqlite:///{folder}/serve.db")
-    db.ensure_schema(migrate=True)
-    return db
-
-
-def restart_after_the_lease(db: Database, env: dict[str, str], folder: Path) -> Serve:
-    wait_until(lambda: leases_expired(db), bool, "the killed process's leases to run out")
-    return Serve(env, folder).start()
-
-
-def click_post(serve: Serve, slack: SlackStandIn, customer: str, action_id: str, key: str) -> dict[str, Any]:
-    """The agent's path: /reauth-check with the ticket, then a click on one of the answer's buttons."""
-    requests = SlackRequests(SECRET)
-    with httpx.Client(trust_env=False, timeout=10) as http:
-        command = requests.slash_command("/reauth-check", f"{customer} {TICKET}", response_url=slack.response_url(key))
-        assert http.post(f"{serve.base_url}/slack/events", content=command.body, headers=command.headers).is_success
-        answer = slack.wait_for_responses(key, 1, timeout=30)[0]
-        click = requests.block_actions(action_id=action_id, value=button(answer, action_id)["value"],
-                                       response_url=slack.response_url(f"{key}-click"))
-        assert http.post(f"{serve.base_url}/slack/events", content=click.body, headers=click.headers).is_success
-    return answer
+from tests.e2e.processes import (
+    CHANNEL,
+    click_post,
+    database,
+    env_for,
+    outbox_rows,
+    restart_after_the_lease,
+    serving,
+    wait_until,
+)
+from tests.post_steps.conftest import TICKET, add_customer
 
 
 @pytest.mark.parametrize(("standin_class", "action_id"), [(ZendeskStandIn, POST_NOTE_ACTION),
