@@ -1,7 +1,8 @@
 """Load: several `reauth-bot serve` processes on one PostgreSQL, at rising rates, until answer p99 passes 500 ms.
 
     python -m bench.load [--customers 1000000] [--processes 1,2,3] [--rates 100,200,300,400]
-                         [--duration 60] [--clients 40] [--clicks 0.1]
+                         [--duration 60] [--clients 40] [--clicks 0.1] [--keep-rising]
+                         [--database-url postgresql://...]
 
 One PostgreSQL database is generated with `--customers` customers (bench.populations, dropped afterwards).
 For each process count, that many `serve` processes (real subprocesses, HTTP under gunicorn, one worker
@@ -9,7 +10,9 @@ each, ports side by side as behind a load balancer) run against it, the Slack an
 process. Then, for each rate, `--clients` client threads send signed requests round robin over the processes
 for `--duration` seconds, each client at its share of the rate: `/reauth-check` for a random customer by id
 or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in the warm-up, so
-each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms.
+each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
+`--keep-rising`, once the processes no longer keep up: sustained under 90% of the rate). `--database-url`
+runs against a database already populated by an earlier run (`--customers` must match; it is not dropped).
 
 - sustained: answers received per second of the run (what the processes kept up with);
 - ack: send to HTTP response, at the client; answer: send to the stand-in's receipt of the response_url post;
@@ -278,7 +281,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=40, help="concurrent client threads")
     parser.add_argument("--clicks", type=float, default=0.1, help="share of requests that are Post steps clicks")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--keep-rising", action="store_true",
+                        help="past p99 500 ms, keep rising while the processes keep up (to find the throughput knee)")
+    parser.add_argument("--database-url", help="an already populated database (not generated, not dropped)")
     return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def population(args: argparse.Namespace) -> Iterator[str]:
+    if args.database_url:
+        say(f"  using the populated database given ({args.customers:,} customers)")
+        yield args.database_url
+        return
+    with postgres_population(args.customers, args.seed, say=say) as db:
+        yield db.engine.url.render_as_string(hide_password=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,11 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps: list[Step] = []
     folder = Path("var/bench/load")
     folder.mkdir(parents=True, exist_ok=True)
-    with (postgres_population(args.customers, args.seed, say=say) as db, TimedSlackStandIn() as slack,
+    with (population(args) as database_url, TimedSlackStandIn() as slack,
           ZendeskStandIn(tickets=TICKETS) as zendesk):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))}
         env |= {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
-                "DATABASE_URL": db.engine.url.render_as_string(hide_password=False), "HELPDESK": "zendesk",
+                "DATABASE_URL": database_url, "HELPDESK": "zendesk",
                 "HELPDESK_URL": zendesk.base_url, "HELPDESK_EMAIL": zendesk.email,
                 "HELPDESK_API_TOKEN": zendesk.api_token, "LOG_LEVEL": "WARNING"}
         for count in process_counts:
@@ -309,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     load.run(step, args.clients, args.clicks)
                     steps.append(step)
                     say(report([step])[-1])
-                    if p(step.answers, 0.99) > P99_LIMIT:
+                    if step.sustained < 0.9 * rate:
+                        say("  the processes no longer keep up: stopping the rise")
+                        break
+                    if p(step.answers, 0.99) > P99_LIMIT and not args.keep_rising:
                         say("  answer p99 passed 500 ms: stopping the rise")
                         break
     say()
