@@ -14,7 +14,8 @@ each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 
 `--keep-rising`, once the processes no longer keep up: sustained under 90% of the rate). `--database-url`
 runs against a database already populated by an earlier run (`--customers` must match; it is not dropped).
 
-- sustained: answers received per second of the run (what the processes kept up with);
+- sustained: answers received per second of the sending window (what the processes kept up with; a client
+  that falls behind its schedule sends at once, and stops when the window ends);
 - ack: send to HTTP response, at the client; answer: send to the stand-in's receipt of the response_url post;
 - peak RSS: each serve process's high-water mark (VmHWM of the gunicorn worker, the process serving);
 - load generator: the CPU seconds this process used per second of the run (it shares the machine's cores).
@@ -66,10 +67,11 @@ class Step:
     unanswered: int = 0
     generator_cpu: float = 0.0  # CPU seconds per second
     rss_mb: list[float] = field(default_factory=list)
+    wall: float = 0.0  # from the first send to the last client's stop (a late answer still counts)
 
     @property
     def sustained(self) -> float:
-        return len(self.answers) / self.duration
+        return len(self.answers) / self.wall if self.wall else 0.0
 
 
 def say(line: str = "") -> None:
@@ -198,7 +200,7 @@ class Load:
             with httpx.Client(trust_env=False, timeout=30) as http:
                 while True:
                     now = time.perf_counter()
-                    if next_at >= stop_at:
+                    if max(now, next_at) >= stop_at:  # a client behind its schedule stops on time all the same
                         return
                     if next_at > now:
                         time.sleep(next_at - now)
@@ -228,6 +230,7 @@ class Load:
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        step.wall = wall
         for key, began in sent:
             try:
                 arrived = self.slack.arrival(key, ANSWER_TIMEOUT)
