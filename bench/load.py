@@ -167,10 +167,14 @@ class Load:
 
     def warm_up(self, clicks_wanted: int) -> None:
         """Check customers with a ticket each: their answers' "Post steps" buttons are what the clicks press."""
+        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
+        # steps for its customers, and clicking those again only asks for confirmation.
+        start = random.SystemRandom().randrange(self.customers)
         with httpx.Client(trust_env=False, timeout=30) as http:
             for index in range(clicks_wanted):
                 key = f"warm-{uuid.uuid4().hex[:12]}"
-                text = f"{customer_id(self.customers, index * 97 % self.customers)} {TICKETS[index % len(TICKETS)]}"
+                customer = customer_id(self.customers, (start + index * 97) % self.customers)
+                text = f"{customer} {TICKETS[index % len(TICKETS)]}"
                 request = self.requests.slash_command("/reauth-check", text, response_url=self.slack.response_url(key))
                 http.post(self._target(), content=request.body, headers=request.headers)
                 self.slack.arrival(key, ANSWER_TIMEOUT)
@@ -322,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clicks_needed = int(max(rates) * args.duration * args.clicks * len(rates)) + 10
                 say(f"{count} process(es): warming up ({min(clicks_needed, 400)} checks with a ticket)...")
                 load.warm_up(min(clicks_needed, 400))
+                say(f"  {len(load.click_values)} Post steps buttons to click")
                 for rate in rates:
                     step = Step(count, rate, args.duration)
                     say(f"  {rate}/s for {args.duration:.0f} s, load average {os.getloadavg()[0]:.1f}...")
