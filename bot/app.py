@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -70,7 +71,8 @@ def build_context(
         helpdesk=helpdesk or configured_helpdesk(settings, retry_policy),
         templates=templates if templates is not None else load_templates(settings.templates_dir),
     )
-    context.outbox = Outbox(context.db, outbox_deliveries(context, context.client), clock=clock)
+    context.outbox = Outbox(context.db, outbox_deliveries(context, context.client), clock=clock,
+                            lease=timedelta(seconds=settings.outbox_lease_seconds))
     return context
 
 
@@ -94,9 +96,13 @@ def create_app(
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     context: BotContext | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app; `auth.test` runs here (Bolt's token check, then the access guard reads the
-    installation's ids), so a bad token fails at start-up."""
+    installation's ids), so a bad token fails at start-up.
+
+    `listener_executor` runs the listeners' work after their ack; `serve` passes its own, to wait for it on
+    SIGTERM (Bolt's default pool cannot be waited for)."""
     settings.require_slack()
     log_safety.install()
     context = context or build_context(settings, client, db=db, clock=clock)
@@ -106,6 +112,7 @@ def create_app(
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
         logger=log,
+        listener_executor=listener_executor,  # None: Bolt's own pool
     )
     # First: a refused request reaches no listener.
     access.register(app, context)

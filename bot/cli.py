@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot import log_safety, messages
-from bot.app import build_context, create_app
+from bot.app import build_context, make_client
 from bot.audit import as_csv, as_json, as_text
 from bot.context import utc_now
 from bot.features.check.blocks import check_blocks, not_found_sentence
@@ -44,10 +45,8 @@ from bot.features.escalations.service import (
 from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
 from bot.features.sync.service import Outcome, sync_all
 from bot.helpdesk.configured import configured_helpdesk
-from bot.server import http_server, stop_server
 from bot.settings import GREENBUTTON_UTILITIES, Settings, SettingsError
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
-from bot.workers import start_workers
 from commands.check import (
     Ambiguous,
     CheckOutcome,
@@ -83,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = sub.add_parser("serve", help="run the Slack app (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    serve.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                       help="HTTP mode: N processes on PORT (each a full instance; they share the database)")
     serve.set_defaults(run=_serve)
 
     check_cmd = sub.add_parser("check", help="the /reauth-check lookup, without Slack")
@@ -328,6 +329,11 @@ def _sync_greenbutton(args: argparse.Namespace, settings: Settings) -> int:
         failed = failed or report.outcome is Outcome.FAILED
     return EXIT_FAILED if failed else EXIT_OK
 
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"--workers must be a number from 1 to 64, not {text!r}")
+    return int(text)
+
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_slack()
@@ -335,38 +341,61 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if templates is None:
         return EXIT_USAGE
     settings.require_access()
-    context = build_context(settings, db=open_database(settings), templates=templates)
+    if settings.slack_app_token:
+        if args.workers != 1:
+            return _usage("Socket Mode runs one instance: leave out --workers, or unset SLACK_APP_TOKEN to serve "
+                          "HTTP with several processes")
+        return _serve_socket_mode(settings, templates)
+    # Checked here, once, before any worker starts: a bad token is one line, not N workers failing to boot.
+    try:
+        make_client(settings).auth_test()
+    except SlackApiError as exc:
+        print(f"reauth-bot: Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}", file=sys.stderr)
+        return EXIT_USAGE
+    open_database(settings).dispose()  # migrates a SQLite file once, before the workers start
+    # Loaded only here: the other commands have no use for the process manager.
+    from bot.serving import GunicornServer
+
+    log.info("serving HTTP on port %s with %s process(es): POST /slack/events, GET /healthz", settings.port,
+             args.workers)
+    try:
+        GunicornServer(settings, templates, workers=args.workers).run()
+    except SystemExit as exc:  # gunicorn's arbiter exits the process itself: 0 after a clean stop
+        if exc.code not in (0, None):
+            log.error("the HTTP server stopped with exit code %s (see gunicorn's lines above)", exc.code)
+            return EXIT_FAILED
+    log.info("stopped: every process drained and exited")
+    return EXIT_OK
+
+
+def _serve_socket_mode(settings: Settings, templates: Mapping[str, StepTemplate]) -> int:
+    # Loaded only here: HTTP mode and the other commands have no use for the WebSocket client.
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.serving import start_instance
 
     try:
-        app = create_app(settings, context=context)
+        instance = start_instance(settings, templates)
     except BoltError as exc:  # auth.test refused SLACK_BOT_TOKEN: say so, no traceback
         print(f"reauth-bot: Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    workers = start_workers(context)
-    try:
-        if settings.slack_app_token:
-            # Loaded only here: HTTP mode and the other commands have no use for the WebSocket client.
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            log.info("serving over Socket Mode")
-            try:
-                SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
-            except SlackApiError as exc:  # apps.connections.open refused the token: say so, no traceback
-                print(f"reauth-bot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): use the app-level "
-                      "token (xapp-...) with the connections:write scope", file=sys.stderr)
-                return EXIT_USAGE
-        else:
-            server = http_server(app, context.db, port=settings.port)
-            log.info("serving HTTP on port %s: POST /slack/events, GET /healthz", settings.port)
-            try:
-                server.run()
-            finally:
-                stop_server(server)
-    except KeyboardInterrupt:  # waitress handles Ctrl-C itself; Socket Mode raises it
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # ends start() below; the drain follows
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    log.info("serving over Socket Mode")
+    try:
+        handler = SocketModeHandler(instance.app, settings.slack_app_token)
+        handler.start()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:  # apps.connections.open refused the token: say so, no traceback
+        print(f"reauth-bot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): use the app-level "
+              "token (xapp-...) with the connections:write scope", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM
         pass
     finally:
-        for worker in workers:
-            worker.stop()
+        instance.drain(settings.shutdown_grace)
         log.info("stopped: background workers and server shut down")
     return EXIT_OK
 

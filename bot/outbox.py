@@ -1,7 +1,13 @@
 """Delivering outbox rows exactly once: claimed by INSERT, leased by a conditional UPDATE, retried later.
 
-Every kind of side effect registers a `Delivery`: how to send one payload, and what to record in the
-database in the same transaction that marks the row delivered.
+Every kind of side effect registers a `Delivery`: how to send one payload, how to find it on the remote side,
+and what to record in the database in the same transaction that marks the row delivered.
+
+The database cannot see past its own commit: a process killed while the remote side was storing a post, or a
+call that timed out after the remote side stored it, leaves a row that looks undelivered. So every attempt
+after the first reads back first (`Delivery.find`): each post carries its row's `dedupe_key` as a marker where
+the service keeps one (or is matched by author, body and time where it does not); found, the row is marked
+delivered with the remote id; not found, it is sent.
 """
 
 from __future__ import annotations
@@ -50,10 +56,34 @@ DeliveryResult = Delivered | TryLater | GiveUp
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """How one kind of outbox row is sent, and what its success records."""
+class Attempt:
+    """One try at a row: what the sender posts, the marker it attaches, and since when to look for it."""
 
-    send: Callable[[dict[str, Any]], DeliveryResult]
+    entry_id: int
+    dedupe_key: str  # the marker a post carries, so a later attempt can find it
+    payload: dict[str, Any]
+    attempts: int  # this one included
+    queued_at: datetime  # no earlier attempt can have posted before this
+
+    @property
+    def may_have_reached(self) -> bool:
+        """An earlier attempt ran: it may have posted even though the row does not say so."""
+        return self.attempts > 1
+
+
+# What a read-back can say: found it (Delivered), not there (None), or cannot tell now (TryLater).
+FindResult = Delivered | TryLater | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one kind of outbox row is sent, how an earlier attempt's post is found, and what success records.
+
+    `find` is None only for effects that are idempotent on the remote side (an update of a known message).
+    """
+
+    send: Callable[[Attempt], DeliveryResult]
+    find: Callable[[Attempt], FindResult] | None = None
     on_delivered: Callable[[Session, dict[str, Any], Delivered], None] | None = None
     on_given_up: Callable[[Session, dict[str, Any], GiveUp], None] | None = None
 
@@ -86,11 +116,14 @@ class Outbox:
         *,
         clock: Callable[[], datetime],
         instance: str | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.db = db
         self.deliveries = deliveries
         self.clock = clock
         self.instance = instance or default_instance_name()
+        self.lease = lease
+        self._stopping = threading.Event()
 
     def enqueue(self, session: Session, kind: str, dedupe_key: str, payload: dict[str, Any]) -> OutboxEntry:
         """Claim `dedupe_key` for this payload; a second claim of the same key returns the first row."""
@@ -123,7 +156,34 @@ class Outbox:
                 .order_by(OutboxRow.next_attempt_at)
                 .limit(limit)
             ).all()
-        return sum(1 for entry_id in due if self._attempt(entry_id))
+        attempted = 0
+        for entry_id in due:
+            if self._stopping.is_set():  # shutting down: leave the rest to another instance
+                break
+            attempted += self._attempt(entry_id)
+        return attempted
+
+    def stop(self) -> None:
+        """Start no new delivery from `deliver_due` (a click's own `deliver` still runs to its end)."""
+        self._stopping.set()
+
+    def release_leases(self) -> int:
+        """Give back this instance's leases, due now, so another instance takes the work at once.
+
+        Called at shutdown once in-flight deliveries have ended (or the grace ran out): a row released
+        while its send may still be landing is read back before it is sent again (its attempts are > 0).
+        """
+        now = self.clock()
+        with self.db.transaction() as session:
+            statement = (
+                update(OutboxRow)
+                .where(OutboxRow.leased_by == self.instance, OutboxRow.status == OutboxStatus.PENDING)
+                .values(leased_until=None, leased_by=None, next_attempt_at=now)
+            )
+            released = cast(CursorResult[Any], session.execute(statement)).rowcount
+        if released:
+            log.info("outbox leases released at shutdown: count=%s", released)
+        return int(released)
 
     def _attempt(self, entry_id: int) -> bool:
         now = self.clock()
@@ -136,20 +196,39 @@ class Outbox:
                     OutboxRow.next_attempt_at <= now,
                     (OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now),
                 )
-                .values(leased_until=now + LEASE, leased_by=self.instance, attempts=OutboxRow.attempts + 1)
+                .values(leased_until=now + self.lease, leased_by=self.instance, attempts=OutboxRow.attempts + 1)
             )
             if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
                 return False  # another instance holds it, or it is done
             row = session.get_one(OutboxRow, entry_id)
-            kind, payload, attempts = row.kind, dict(row.payload), row.attempts
+            attempt = Attempt(entry_id, row.dedupe_key, dict(row.payload), row.attempts, row.created_at)
+            kind = row.kind
         delivery = self.deliveries[kind]
         try:
-            outcome = delivery.send(payload)
+            outcome = self._read_back_or_send(attempt, kind, delivery)
         except Exception as exc:  # a bug or an unexpected failure must not lose the row
             log.exception("outbox delivery raised: id=%s kind=%s", entry_id, kind)
             outcome = TryLater(f"unexpected error: {exc.__class__.__name__}")
-        self._finish(entry_id, kind, payload, attempts, outcome, delivery)
+        self._finish(entry_id, kind, attempt.payload, attempt.attempts, outcome, delivery)
         return True
+
+    @staticmethod
+    def _read_back_or_send(attempt: Attempt, kind: str, delivery: Delivery) -> DeliveryResult:
+        if attempt.may_have_reached and delivery.find is not None:
+            found = delivery.find(attempt)
+            match found:
+                case Delivered():
+                    log.info("outbox found an earlier attempt's post: id=%s kind=%s attempts=%s", attempt.entry_id,
+                             kind, attempt.attempts)
+                    return found
+                case TryLater():
+                    return found  # sending blind could post twice
+                case None:
+                    log.info("outbox read back nothing, sending: id=%s kind=%s attempts=%s", attempt.entry_id,
+                             kind, attempt.attempts)
+                case _:
+                    assert_never(found)
+        return delivery.send(attempt)
 
     def _finish(
         self, entry_id: int, kind: str, payload: dict[str, Any], attempts: int, outcome: DeliveryResult,

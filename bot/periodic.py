@@ -28,6 +28,13 @@ class Periodic:
         self._stop.set()
         self._thread.join(timeout)
 
+    def request_stop(self) -> None:
+        """No pass after the current one; returns at once (`stop` then waits for it)."""
+        self._stop.set()
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:

@@ -70,6 +70,10 @@ class Settings:
     # Everyone in the workspace, on purpose: `serve` refuses to start with no allow-list unless this is set.
     allow_all_users: bool = False
     audit_retention_days: int = 400
+    # How long an outbox row stays leased to the instance sending it; a crashed instance's rows wait this long.
+    outbox_lease_seconds: float = 300.0
+    # SIGTERM: stop accepting, finish in-flight requests and deliveries, release leases, exit within this.
+    shutdown_grace: float = 20.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -127,6 +131,8 @@ class Settings:
             allowed_usergroups=tuple(_ids("ALLOWED_USERGROUPS", get("ALLOWED_USERGROUPS"), _USERGROUP, "S0123ABCD")),
             allow_all_users=_flag("ALLOW_ALL_USERS", get("ALLOW_ALL_USERS")),
             audit_retention_days=_days("AUDIT_RETENTION_DAYS", get("AUDIT_RETENTION_DAYS"), 400),
+            outbox_lease_seconds=_seconds("OUTBOX_LEASE_SECONDS", get("OUTBOX_LEASE_SECONDS"), 300.0, minimum=1.0),
+            shutdown_grace=_seconds("SHUTDOWN_GRACE", get("SHUTDOWN_GRACE"), 20.0, minimum=1.0),
         )
 
     def require_access(self) -> None:
@@ -233,3 +239,14 @@ def _interval(name: str, raw: str | None) -> float:
     if seconds < 60:
         raise SettingsError(f"{name} must be a duration of a minute or more such as 3600, 30m or 1h, not {raw!r}")
     return float(seconds)
+
+def _seconds(name: str, raw: str | None, default: float, *, minimum: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum or value == float("inf"):
+        raise SettingsError(f"{name} must be a number of seconds, at least {minimum:g}, not {raw!r}")
+    return value

@@ -137,6 +137,8 @@ def test_import_a_missing_file_is_a_usage_error(workdir: Path, capsys: pytest.Ca
         ({"ESCALATION_CHANNEL": "#escalations"}, "ESCALATION_CHANNEL must be a channel ID"),
         ({"HELPDESK": "jira"}, "HELPDESK must be one of zendesk, intercom, freshdesk"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
+        ({"SHUTDOWN_GRACE": "soon"}, "SHUTDOWN_GRACE must be a number of seconds"),
+        ({"OUTBOX_LEASE_SECONDS": "0"}, "OUTBOX_LEASE_SECONDS must be a number of seconds, at least 1"),
     ],
 )
 def test_serve_with_a_bad_setting_says_which_in_one_line(
@@ -195,3 +197,15 @@ def test_check_a_new_ticket_asks_the_configured_helpdesk(
         assert "Freshdesk has no ticket 8803" in capsys.readouterr().err
         assert main(["check", "eli.novak@example.com", "--json"]) == 0
         assert len(freshdesk.requests) == 2  # an e-mail needs no helpdesk
+
+def test_serve_workers_must_be_a_small_number_and_socket_mode_runs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--workers", "0"])
+    assert exited.value.code == 2 and "--workers must be a number from 1 to 64" in capsys.readouterr().err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "Socket Mode runs one instance" in capsys.readouterr().err

@@ -48,11 +48,14 @@ def scopes_the_code_uses() -> set[str]:
         source = path.read_text()
         if "@app.command(" in source or ".command(" in source:
             needed.add("commands")
-        for method in _CALL.findall(source):
+        methods = set(_CALL.findall(source))
+        for method in methods:
             assert method in SCOPE_OF_METHOD, f"{path.name} calls {method}: add its scope to SCOPE_OF_METHOD"
             scope = SCOPE_OF_METHOD[method]
             if scope:
                 needed.add(scope)
+        if {"conversations_open", "conversations_history"} <= methods:
+            needed.add("im:history")  # reading the history of a DM it opened (the outbox's read-back)
     return needed
 
 

@@ -9,6 +9,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self, TypedDict, Unpack, assert_never
 from urllib.parse import urlsplit
@@ -138,6 +139,54 @@ def error_detail(response: httpx.Response) -> str | None:
     return detail[:_DETAIL_LIMIT] if detail else None
 
 
+class _CannotRead(Exception):
+    """The helpdesk could not be read now (rate limit, outage, timeout)."""
+
+    def __init__(self, retry: RetryLater) -> None:
+        super().__init__(retry.reason)
+        self.retry = retry
+
+
+class _ReadRefused(Exception):
+    """The helpdesk refused the read (4xx)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+# A note found by body and time (where the helpdesk keeps no marker) may be up to this much older than
+# the outbox row by the helpdesk's clock: clocks differ.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def plain_words(text: str) -> str:
+    """A note's words without HTML or layout, for comparing what was sent with what the helpdesk stored."""
+    without_tags = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(html.unescape(without_tags).split())
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 string or UNIX seconds from a helpdesk payload, as an aware datetime."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def not_before(found_at: datetime | None, since: datetime) -> bool:
+    """Whether a note stored at ``found_at`` can be this post's (queued at ``since``)."""
+    since_aware = since if since.tzinfo else since.replace(tzinfo=UTC)
+    return found_at is not None and found_at >= since_aware - CLOCK_SKEW
+
+
 @dataclass(frozen=True)
 class HelpdeskRequest:
     """One HTTP call a client wants made; auth and headers travel per request, not per client."""
@@ -199,11 +248,12 @@ class HelpdeskClient(ABC):
     ) -> None:
         self.close()
 
-    def post_note(self, ticket_id: str, body: str, *, public: bool = False) -> PostResult:
+    def post_note(self, ticket_id: str, body: str, *, public: bool = False, marker: str | None = None) -> PostResult:
         """Post ``body`` to the ticket; an internal note unless ``public``.
 
-        Raises ``ValueError`` for an id that is not a ticket number (use ``parse_ticket_reference``)
-        or an empty body: both are the caller's bugs, not the helpdesk's answer.
+        ``marker`` (the outbox key) goes with the note where the helpdesk keeps such data, so that
+        ``find_note`` can recognise it later. Raises ``ValueError`` for an id that is not a ticket number
+        (use ``parse_ticket_reference``) or an empty body: both are the caller's bugs, not the helpdesk's answer.
         """
         number = ticket_number(ticket_id)
         if number is None:
@@ -211,6 +261,8 @@ class HelpdeskClient(ABC):
         if not body.strip():
             raise ValueError("refusing to post an empty note")
         request = self.build_request(number, body, public=public)
+        if marker is not None:
+            request = self.with_marker(request, marker)
 
         def send() -> httpx.Response:
             return self._client.request(
@@ -240,6 +292,64 @@ class HelpdeskClient(ABC):
                 )
             case _:
                 assert_never(outcome)
+
+    # --- Read-back: did an earlier attempt store this note? -----------------------------------------
+
+    def find_note(
+        self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime
+    ) -> Posted | RetryLater | None:
+        """The note an earlier attempt stored on the ticket (``Posted``), None when there is none, or
+        ``RetryLater`` when the helpdesk cannot be read now (sending blind could post twice).
+
+        ``since`` is when the post was first queued: no earlier note can be it. A refusal to read
+        (401, 403, 404) is logged and answers None: the send that follows gets the same refusal in words.
+        """
+        number = ticket_number(ticket_id)
+        if number is None:
+            return None
+        try:
+            found = self.find_stored(number, body, public=public, marker=marker, since=since)
+        except _CannotRead as exc:
+            return exc.retry
+        except _ReadRefused as exc:
+            log.warning("helpdesk=%s refused the read-back of ticket=%s (HTTP %s); sending", self.name, number,
+                        exc.status)
+            return None
+        return None if found is None else Posted(found, self.ticket_url(number))
+
+    def read_json(self, url: str, params: Mapping[str, str | int], *, ticket_id: str) -> object:
+        """GET ``url`` as the bot, with the post's retries; the JSON body, or `_CannotRead` / `_ReadRefused`."""
+        request = self.build_read(url)
+
+        def send() -> httpx.Response:
+            return self._client.request("GET", request.url, params=dict(params), headers=dict(request.headers),
+                                        auth=request.auth)
+
+        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
+        match outcome:
+            case RetryLater():
+                raise _CannotRead(outcome)
+            case httpx.Response() if outcome.is_success:
+                try:
+                    return outcome.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise _CannotRead(RetryLater(f"{self.display_name} answered a read without JSON", None)) from None
+            case httpx.Response():
+                raise _ReadRefused(outcome.status_code)
+            case _:
+                assert_never(outcome)
+
+    def with_marker(self, request: HelpdeskRequest, marker: str) -> HelpdeskRequest:
+        """The post request carrying ``marker``; unchanged where the helpdesk keeps no data beside a note."""
+        return request
+
+    @abstractmethod
+    def build_read(self, url: str) -> HelpdeskRequest:
+        """A GET of ``url`` with this helpdesk's auth and headers."""
+
+    @abstractmethod
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        """The id of this note on the ticket if it is there, else None (raises through ``read_json``)."""
 
     def _external_id_of(self, response: httpx.Response) -> str | None:
         try:
@@ -313,7 +423,7 @@ class HelpdeskClient(ABC):
         return Requester(number, found, self.ticket_url(number), self.display_name, self.ticket_word)
 
     def _read(self, url: str, params: Mapping[str, str] | None, ticket_id: str) -> dict[str, object] | RequesterProblem:
-        request = self.read_request(url)
+        request = self.build_read(url)
         timed_out: list[bool] = []
 
         def send() -> httpx.Response:
@@ -326,7 +436,7 @@ class HelpdeskClient(ABC):
                 raise
 
         policy = replace(self._policy, attempts=min(self._policy.attempts, READ_ATTEMPTS))
-        outcome = policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id)
+        outcome = policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
         if isinstance(outcome, RetryLater):
             return RequesterProblem.TIMED_OUT if timed_out else RequesterProblem.UNAVAILABLE
         if outcome.status_code in (401, 403):
@@ -340,10 +450,6 @@ class HelpdeskClient(ABC):
         except (json.JSONDecodeError, UnicodeDecodeError):
             return RequesterProblem.REFUSED
         return payload if isinstance(payload, dict) else RequesterProblem.REFUSED
-
-    @abstractmethod
-    def read_request(self, url: str) -> HelpdeskRequest:
-        """A GET of ``url`` with this helpdesk's auth and headers."""
 
     @abstractmethod
     def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:

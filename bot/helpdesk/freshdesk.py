@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Unpack
 
 from bot.helpdesk.base import (
@@ -11,12 +12,18 @@ from bot.helpdesk.base import (
     HelpdeskRequest,
     ReadJson,
     email_in,
+    not_before,
     object_in,
+    parse_time,
+    plain_words,
     text_to_html,
 )
 from commands.tickets import TICKET_NUMBER, RequesterProblem
 
 _TICKET_PATH = re.compile(rf"/(?:a|helpdesk)/tickets/({TICKET_NUMBER})")
+# Conversations are listed 100 to a page (the documented maximum), oldest first.
+_PAGE_SIZE = 100
+_MAX_PAGES = 30
 
 
 class FreshdeskHelpdesk(HelpdeskClient):
@@ -76,13 +83,38 @@ class FreshdeskHelpdesk(HelpdeskClient):
 
     # --- ticket to customer ----------------------------------------------------------------------
 
-    def read_request(self, url: str) -> HelpdeskRequest:
-        return HelpdeskRequest(method="GET", url=url, json={}, headers={"Accept": "application/json"},
-                               auth=self._auth)
-
     def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
         """View a Ticket with `include=requester`: the requester's e-mail comes with the ticket, one call."""
         payload = read(f"{self.base_url}/api/v2/tickets/{ticket_id}", {"include": "requester"})
         if isinstance(payload, RequesterProblem):
             return payload
         return email_in(object_in(payload, "requester").get("email"))
+
+    # --- Read-back -----------------------------------------------------------------------------
+    # A note or reply takes no custom data, so a stored one is recognised by `GET /api/v2/tickets/{id}/
+    # conversations`: outgoing (`incoming` false), private for a note and public for a reply, the same words
+    # (`body_text`, or `body` without its HTML), created no earlier than the post was queued.
+
+    def build_read(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest("GET", url, {}, {"Accept": "application/json"}, self._auth)
+
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        words = plain_words(text_to_html(body))
+        url = f"{self.base_url}/api/v2/tickets/{ticket_id}/conversations"
+        for page in range(1, _MAX_PAGES + 1):
+            items = self.read_json(url, {"page": page, "per_page": _PAGE_SIZE}, ticket_id=ticket_id)
+            if not isinstance(items, list):
+                return None
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                stored = str(item.get("body_text") or "") or plain_words(str(item.get("body") or ""))
+                if (
+                    item.get("incoming") is False and item.get("private") is (not public)
+                    and not_before(parse_time(item.get("created_at")), since)
+                    and plain_words(stored) == words
+                ):
+                    return str(item.get("id"))
+            if len(items) < _PAGE_SIZE:
+                return None
+        return None

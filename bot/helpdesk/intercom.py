@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Unpack
 
 from bot.helpdesk.base import (
@@ -12,7 +13,10 @@ from bot.helpdesk.base import (
     ReadJson,
     email_in,
     host_of,
+    not_before,
     object_in,
+    parse_time,
+    plain_words,
     text_to_html,
 )
 from commands.tickets import TICKET_NUMBER, RequesterProblem
@@ -124,18 +128,6 @@ class IntercomHelpdesk(HelpdeskClient):
 
     # --- ticket to customer ----------------------------------------------------------------------
 
-    def read_request(self, url: str) -> HelpdeskRequest:
-        return HelpdeskRequest(
-            method="GET",
-            url=url,
-            json={},
-            headers={
-                "Authorization": f"Bearer {self._token}",
-                "Intercom-Version": INTERCOM_VERSION,
-                "Accept": "application/json",
-            },
-        )
-
     def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
         """Retrieve a conversation for its contact, then Retrieve a contact for the e-mail.
 
@@ -154,3 +146,34 @@ class IntercomHelpdesk(HelpdeskClient):
         if isinstance(contact, RequesterProblem):
             return contact
         return email_in(contact.get("email"))
+
+    # --- Read-back -----------------------------------------------------------------------------
+    # An admin reply carries no custom data in API 2.16 (its request has no metadata or external id), so a
+    # stored note is recognised by what the bot controls: a part of the right kind (`note` or `comment`),
+    # written by the bot's own admin, with the same words, created no earlier than the post was queued.
+    # `GET /conversations/{id}` returns the conversation's most recent 500 parts, newest last.
+
+    def build_read(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest(
+            "GET", url, {},
+            {"Authorization": f"Bearer {self._token}", "Intercom-Version": INTERCOM_VERSION,
+             "Accept": "application/json"},
+        )
+
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        conversation = self.read_json(f"{self.base_url}/conversations/{ticket_id}", {}, ticket_id=ticket_id)
+        parts = conversation.get("conversation_parts") if isinstance(conversation, dict) else None
+        items = parts.get("conversation_parts") if isinstance(parts, dict) else None
+        words = plain_words(text_to_html(body))
+        for part in reversed(items if isinstance(items, list) else []):
+            if not isinstance(part, dict):
+                continue
+            author = part.get("author") or {}
+            if (
+                part.get("part_type") == ("comment" if public else "note")
+                and author.get("type") == "admin" and str(author.get("id")) == self._admin_id
+                and not_before(parse_time(part.get("created_at")), since)
+                and plain_words(str(part.get("body") or "")) == words
+            ):
+                return str(part.get("id"))
+        return None

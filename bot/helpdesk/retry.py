@@ -1,9 +1,11 @@
 """The one retry policy every helpdesk client uses.
 
-Retried: 429, 5xx, timeouts and transport errors (refused connection). Everything else is the
-caller's to interpret. The server's own instruction (``Retry-After``, ``X-RateLimit-Reset``) wins
-over backoff; an instruction longer than ``max_delay`` is handed back as ``RetryLater.not_before``
-instead of blocking the caller (an agent is waiting, or an outbox worker has other rows to post).
+Retried: 429, 5xx, connection timeouts and refused connections. A post that was sent and not answered
+(read timeout, dropped connection) is not repeated here, since the helpdesk may have stored it: the outbox
+reads back before it sends again; a read (``idempotent``) is. Everything else is the caller's to interpret.
+The server's own instruction (``Retry-After``, ``X-RateLimit-Reset``) wins over backoff; an instruction
+longer than ``max_delay`` is handed back as ``RetryLater.not_before`` instead of blocking
+the caller (an agent is waiting, or an outbox worker has other rows to post).
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class RetryPolicy:
         helpdesk: str,
         ticket_id: str,
         also_retry: Mapping[int, str] | None = None,
+        idempotent: bool = False,
     ) -> httpx.Response | RetryLater:
         """Call ``send`` until it gives a non-retryable response or the attempts run out.
 
@@ -111,14 +114,21 @@ class RetryPolicy:
             asked: float | None = None
             try:
                 response = send()
-            except httpx.TimeoutException:
-                # A read timeout may come after the helpdesk stored the note, so a retry can post
-                # it twice; a duplicate internal note is the lesser harm than a silently lost one.
-                reason = f"{helpdesk} did not answer in time"
-                status = "timeout"
+            except (httpx.ConnectTimeout, httpx.ConnectError, httpx.PoolTimeout) as error:
+                # Nothing reached the helpdesk: another attempt cannot post twice.
+                reason = (f"{helpdesk} did not answer in time" if isinstance(error, httpx.TimeoutException)
+                          else f"could not reach {helpdesk} ({type(error).__name__})")
+                status = "timeout" if isinstance(error, httpx.TimeoutException) else "unreachable"
             except httpx.TransportError as error:
-                reason = f"could not reach {helpdesk} ({type(error).__name__})"
-                status = "unreachable"
+                # Sent, then no answer (a read timeout, a dropped connection): the helpdesk may have stored
+                # the note. A post is not repeated here; the outbox looks for it before sending again.
+                reason = (f"{helpdesk} did not answer in time" if isinstance(error, httpx.TimeoutException)
+                          else f"the connection to {helpdesk} dropped ({type(error).__name__})")
+                status = "timeout" if isinstance(error, httpx.TimeoutException) else "dropped"
+                if not idempotent:
+                    log.warning("helpdesk=%s ticket=%s attempt=%d status=%s: may have landed, not repeated here",
+                                helpdesk, ticket_id, attempt, status)
+                    return RetryLater(reason=reason, not_before=None)
             else:
                 if not is_retryable_status(response.status_code) and response.status_code not in also_retry:
                     log.info(

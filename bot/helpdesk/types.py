@@ -7,6 +7,7 @@ without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeAlias
 
 from commands.tickets import Requester, RequesterUnknown
@@ -50,8 +51,15 @@ class Helpdesk(Protocol):
     display_name: str  # as agents see it: "Zendesk"
     ticket_word: str  # what this helpdesk calls a ticket: "ticket", or Intercom's "conversation"
 
-    def post_note(self, ticket_id: str, body: str, *, public: bool = False) -> PostResult:
-        """Post ``body`` (plain text) to the ticket: an internal note, or a customer reply if ``public``."""
+    def post_note(self, ticket_id: str, body: str, *, public: bool = False, marker: str | None = None) -> PostResult:
+        """Post ``body`` (plain text) to the ticket: an internal note, or a customer reply if ``public``;
+        ``marker`` goes with it where the helpdesk keeps such data."""
+        ...
+
+    def find_note(
+        self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime
+    ) -> Posted | RetryLater | None:
+        """The note an earlier attempt stored (``Posted``), None if there is none, ``RetryLater`` if unreadable now."""
         ...
 
     def ticket_url(self, ticket_id: str) -> str:

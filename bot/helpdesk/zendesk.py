@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Unpack
 
 from bot.helpdesk.base import (
@@ -16,6 +17,10 @@ from bot.helpdesk.base import (
 from commands.tickets import TICKET_NUMBER, RequesterProblem
 
 _AGENT_TICKET_PATH = re.compile(rf"/agent/tickets/({TICKET_NUMBER})")
+# The audit's custom metadata key that names the outbox row a comment came from.
+MARKER_KEY = "reauth_bot_outbox_key"
+# Audits are read 100 to a page (the documented maximum); a ticket with more updates than this is not searched further.
+_MAX_AUDIT_PAGES = 50
 
 
 class ZendeskHelpdesk(HelpdeskClient):
@@ -91,10 +96,6 @@ class ZendeskHelpdesk(HelpdeskClient):
 
     # --- ticket to customer ----------------------------------------------------------------------
 
-    def read_request(self, url: str) -> HelpdeskRequest:
-        return HelpdeskRequest(method="GET", url=url, json={}, headers={"Accept": "application/json"},
-                               auth=self._auth)
-
     def requester_email(self, ticket_id: str, read: ReadJson) -> str | RequesterProblem:
         """Show Ticket with the users sideloaded (`include=users`): the requester is among them, one call.
 
@@ -114,3 +115,34 @@ class ZendeskHelpdesk(HelpdeskClient):
         if isinstance(shown, RequesterProblem):
             return shown
         return email_in(object_in(shown, "user").get("email"))
+
+    # --- Read-back -----------------------------------------------------------------------------
+    # Zendesk keeps custom metadata on the update's audit (`ticket.metadata` is written to the audit's
+    # `metadata.custom`); the audits of a ticket are listed by `GET /api/v2/tickets/{id}/audits`. The marker
+    # is exact, invisible to agents and customers, and survives edits of the comment's text.
+
+    def with_marker(self, request: HelpdeskRequest, marker: str) -> HelpdeskRequest:
+        ticket = dict(request.json["ticket"])  # type: ignore[call-overload]
+        ticket["metadata"] = {MARKER_KEY: marker}
+        return HelpdeskRequest(request.method, request.url, {"ticket": ticket}, request.headers, request.auth)
+
+    def build_read(self, url: str) -> HelpdeskRequest:
+        return HelpdeskRequest("GET", url, {}, {"Accept": "application/json"}, self._auth)
+
+    def find_stored(self, ticket_id: str, body: str, *, public: bool, marker: str, since: datetime) -> str | None:
+        url: str | None = f"{self.base_url}/api/v2/tickets/{ticket_id}/audits.json"
+        params: dict[str, str | int] = {"page[size]": 100}
+        for _ in range(_MAX_AUDIT_PAGES):
+            if url is None:
+                break
+            page = self.read_json(url, params, ticket_id=ticket_id)
+            if not isinstance(page, dict):
+                return None
+            for audit in page.get("audits") or []:
+                custom = (audit.get("metadata") or {}).get("custom") if isinstance(audit, dict) else None
+                if isinstance(custom, dict) and custom.get(MARKER_KEY) == marker:
+                    found = self.external_id({"audit": audit})
+                    return None if found is None else str(found)
+            links, meta = page.get("links") or {}, page.get("meta") or {}
+            url, params = (links.get("next"), {}) if meta.get("has_more") else (None, {})
+        return None

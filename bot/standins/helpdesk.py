@@ -2,7 +2,10 @@
 
 They check what the real services check (method, path, auth, the body fields the bot relies on),
 answer with bodies shaped like the real ones, keep the notes per ticket, and can misbehave on
-request: rate limits, server errors, slow answers, a whole outage, or no server at all.
+request: rate limits, server errors, slow answers, a whole outage, no server at all, or a note stored
+and its answer held back (the crash window: the client is killed before it hears the answer).
+Each also serves the documented read-back of a ticket's notes (Zendesk's audits, Intercom's
+conversation, Freshdesk's conversations).
 
     with ZendeskStandIn(tickets=["123"]) as zendesk:
         client = ZendeskHelpdesk(zendesk.base_url, email=zendesk.email, api_token=zendesk.api_token)
@@ -57,6 +60,8 @@ class Note:
     body: str
     public: bool
     headers: Mapping[str, str]
+    created_at: datetime = field(default_factory=lambda: _now())
+    metadata: Mapping[str, object] | None = None  # Zendesk: the update's custom audit metadata
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,11 @@ class _Fault:
     status: int | None = None
     delay: float = 0.0
     headers: Mapping[str, str] = field(default_factory=dict)
+    hold: bool = False  # store, then keep the answer until released
+    reads: bool = False  # for a GET (a ticket read); otherwise for a post, and reads pass untouched
+
+# A held answer is let go after this long at most, so a forgotten hold cannot hang a test run.
+MAX_HOLD_SECONDS = 60.0
 
 
 class _Server(StandInHTTPServer):
@@ -148,6 +158,8 @@ class HelpdeskStandIn(StandInServer):
         self._lock = threading.Lock()
         self._ids = itertools.count(1001)
         self._requesters: dict[str, Requester] = {}
+        self._release = threading.Event()
+        self._holding = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -161,6 +173,7 @@ class HelpdeskStandIn(StandInServer):
         can take it meanwhile and answer in the stopped stand-in's place. ``release=True`` gives the port
         up, as leaving a ``with`` block does.
         """
+        self._release.set()
         self._stop(release=release)
 
     # --- state and faults --------------------------------------------------------------------
@@ -186,22 +199,49 @@ class HelpdeskStandIn(StandInServer):
         with self._lock:
             return next((r for r in self._requesters.values() if str(r.id) == person_id), None)
 
+    def posts(self) -> list[RecordedRequest]:
+        """The requests that tried to store something (every one but the read-backs)."""
+        with self._lock:
+            return [request for request in self.requests if request.method != "GET"]
+
+    def reads(self) -> list[RecordedRequest]:
+        """The read-backs: GETs of a ticket's notes."""
+        with self._lock:
+            return [request for request in self.requests if request.method == "GET"]
+
     def notes(self, ticket_id: str) -> list[Note]:
         with self._lock:
             return list(self._notes.get(str(ticket_id), []))
 
-    def fail_next(self, status: int, times: int = 1, headers: Mapping[str, str] | None = None) -> None:
-        """Answer the next ``times`` requests with ``status`` (and ``headers``) instead of serving them."""
+    def fail_next(
+        self, status: int, times: int = 1, headers: Mapping[str, str] | None = None, *, reads: bool = False
+    ) -> None:
+        """Answer the next ``times`` posts (or with ``reads``, GETs) with ``status`` instead of serving them."""
         with self._lock:
-            self._faults.extend(_Fault(status=status, headers=dict(headers or {})) for _ in range(times))
+            self._faults.extend(_Fault(status=status, headers=dict(headers or {}), reads=reads) for _ in range(times))
 
-    def delay_next(self, seconds: float, times: int = 1) -> None:
-        """Serve the next ``times`` requests normally, but only after ``seconds``.
+    def delay_next(self, seconds: float, times: int = 1, *, reads: bool = False) -> None:
+        """Serve the next ``times`` posts (or with ``reads``, GETs) normally, but only after ``seconds``.
 
         Like a slow real server, the note is still stored after a client gave up waiting.
         """
         with self._lock:
-            self._faults.extend(_Fault(delay=seconds) for _ in range(times))
+            self._faults.extend(_Fault(delay=seconds, reads=reads) for _ in range(times))
+
+    def hold_next_after_storing(self, times: int = 1) -> None:
+        """Serve the next ``times`` posts (the read-backs pass) and store them, then hold each answer until
+        ``release_held()``: the crash window, where the note landed and its sender never heard so."""
+        with self._lock:
+            self._release.clear()
+            self._faults.extend(_Fault(hold=True) for _ in range(times))
+
+    def holding(self) -> int:
+        """How many stored posts are waiting for their answer to be released."""
+        with self._lock:
+            return self._holding
+
+    def release_held(self) -> None:
+        self._release.set()
 
     def set_down(self, down: bool = True) -> None:
         """While down, every request gets 503."""
@@ -220,14 +260,31 @@ class HelpdeskStandIn(StandInServer):
         with self._lock:
             self.requests.append(request)
             down = self._down
-            fault = self._faults.popleft() if self._faults and not down else None
+            # A fault is for a post or for a read: a post's fault lets the read-back pass untouched.
+            fault = None if down else self._next_fault(reads=method == "GET")
         if down:
             return Answer(503, self.error_body(503), {"Retry-After": "1"})
         if fault is not None and fault.status is not None:
             return Answer(fault.status, self.error_body(fault.status), fault.headers)
         if fault is not None:
             time.sleep(fault.delay)
-        return self.handle(request, urlsplit(raw_path).path)
+        answer = self.handle(request, urlsplit(raw_path).path)
+        if fault is not None and fault.hold:
+            with self._lock:
+                self._holding += 1
+            try:
+                self._release.wait(MAX_HOLD_SECONDS)
+            finally:
+                with self._lock:
+                    self._holding -= 1
+        return answer
+
+    def _next_fault(self, *, reads: bool) -> _Fault | None:
+        for index, fault in enumerate(self._faults):
+            if fault.reads == reads:
+                del self._faults[index]
+                return fault
+        return None
 
     @abstractmethod
     def handle(self, request: RecordedRequest, path: str) -> Answer:
@@ -241,9 +298,12 @@ class HelpdeskStandIn(StandInServer):
         with self._lock:
             return ticket_id in self._tickets
 
-    def store_note(self, ticket_id: str, body: str, *, public: bool, headers: Mapping[str, str]) -> Note:
+    def store_note(
+        self, ticket_id: str, body: str, *, public: bool, headers: Mapping[str, str],
+        metadata: Mapping[str, object] | None = None,
+    ) -> Note:
         with self._lock:
-            note = Note(next(self._ids), body, public, dict(headers))
+            note = Note(next(self._ids), body, public, dict(headers), metadata=metadata)
             self._notes.setdefault(ticket_id, []).append(note)
             return note
 
@@ -276,6 +336,9 @@ def _now() -> datetime:
 
 _ZENDESK_TICKET = re.compile(r"/api/v2/tickets/([0-9]+)(?:\.json)?")
 _ZENDESK_USER = re.compile(r"/api/v2/users/([0-9]+)(?:\.json)?")
+_ZENDESK_AUDITS = re.compile(r"/api/v2/tickets/([0-9]+)/audits(?:\.json)?")
+# List Audits: at most 100 a page (cursor pagination, `page[size]`).
+ZENDESK_MAX_PAGE = 100
 
 
 class ZendeskStandIn(HelpdeskStandIn):
@@ -301,6 +364,9 @@ class ZendeskStandIn(HelpdeskStandIn):
         read = self.answer_requester_read(request, path)
         if read is not None:
             return read
+        audits = _ZENDESK_AUDITS.fullmatch(path)
+        if audits is not None:
+            return self._list_audits(request, audits.group(1))
         match = _ZENDESK_TICKET.fullmatch(path)
         if match is None:
             return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
@@ -322,11 +388,41 @@ class ZendeskStandIn(HelpdeskStandIn):
         public = comment.get("public", True)
         if not isinstance(public, bool):
             return _zendesk_invalid("Comment: public must be true or false")
-        note = self.store_note(ticket_id, body, public=public, headers=request.headers)
+        # `ticket.metadata` (write-only) becomes the audit's `metadata.custom`.
+        metadata = ticket.get("metadata") if isinstance(ticket, dict) else None
+        if metadata is not None and not isinstance(metadata, dict):
+            return _zendesk_invalid("Metadata: must be an object")
+        note = self.store_note(ticket_id, body, public=public, headers=request.headers, metadata=metadata)
         return Answer(200, self._update_response(ticket_id, note))
 
+    def _list_audits(self, request: RecordedRequest, ticket_id: str) -> Answer:
+        """``GET /api/v2/tickets/{id}/audits``: oldest first, cursor pagination (``page[size]``, ``page[after]``)."""
+        if request.method != "GET":
+            return Answer(405, {"error": "MethodNotAllowed", "description": f"{request.method} not allowed"})
+        if basic_credentials(request.headers) != (f"{self.email}/token", self.api_token):
+            return Answer(401, {"error": "Couldn't authenticate you"})
+        if not self.has_ticket(ticket_id):
+            return Answer(404, {"error": "RecordNotFound", "description": "Not found"})
+        query = parse_qs(urlsplit(request.path).query)
+        size_text = (query.get("page[size]") or ["100"])[0]
+        if not size_text.isdigit() or not 1 <= int(size_text) <= ZENDESK_MAX_PAGE:
+            return Answer(400, {"error": "InvalidPaginationParameter",
+                                "description": f"page[size] must be 1 to {ZENDESK_MAX_PAGE}"})
+        size, after = int(size_text), int((query.get("page[after]") or ["0"])[0] or 0)
+        notes = self.notes(ticket_id)
+        page = notes[after:after + size]
+        has_more = after + size < len(notes)
+        base = f"{self.base_url}/api/v2/tickets/{ticket_id}/audits.json?page%5Bsize%5D={size}"
+        return Answer(200, {
+            "audits": [self._update_response(ticket_id, note)["audit"] for note in page],
+            "meta": {"has_more": has_more, "after_cursor": str(after + size) if has_more else None,
+                     "before_cursor": str(after) if after else None},
+            "links": {"next": f"{base}&page%5Bafter%5D={after + size}" if has_more else None,
+                      "prev": f"{base}&page%5Bbefore%5D={after}" if after else None},
+        })
+
     def _update_response(self, ticket_id: str, note: Note) -> dict[str, object]:
-        now = _now().isoformat().replace("+00:00", "Z")
+        now = note.created_at.isoformat().replace("+00:00", "Z")
         audit_id = note.id + 50_000
         return {
             "audit": {
@@ -334,7 +430,7 @@ class ZendeskStandIn(HelpdeskStandIn):
                 "ticket_id": int(ticket_id),
                 "created_at": now,
                 "author_id": self.agent_id,
-                "metadata": {"system": {"client": "reauth-bot"}, "custom": {}},
+                "metadata": {"system": {"client": "reauth-bot"}, "custom": dict(note.metadata or {})},
                 "events": [
                     {
                         "id": note.id,
@@ -422,6 +518,8 @@ def _zendesk_invalid(description: str) -> Answer:
 _INTERCOM_REPLY = re.compile(r"/conversations/([0-9]+)/reply")
 _INTERCOM_CONVERSATION = re.compile(r"/conversations/([0-9]+)")
 _INTERCOM_CONTACT = re.compile(r"/contacts/([0-9a-f]+)")
+# Retrieve a conversation: "returns the most recent 500 conversation parts".
+INTERCOM_MAX_PARTS = 500
 
 
 class IntercomStandIn(HelpdeskStandIn):
@@ -445,7 +543,8 @@ class IntercomStandIn(HelpdeskStandIn):
         if read is not None:
             return read
         match = _INTERCOM_REPLY.fullmatch(path)
-        if match is None or request.method != "POST":
+        reading = _INTERCOM_CONVERSATION.fullmatch(path) if request.method == "GET" else None
+        if (match is None or request.method != "POST") and reading is None:
             return Answer(404, _intercom_error("not_found", "Resource Not Found"))
         if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
             return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
@@ -453,6 +552,12 @@ class IntercomStandIn(HelpdeskStandIn):
         if version not in INTERCOM_VERSIONS:
             # Stricter than Intercom, which falls back to the app's version: the bot must pin it.
             return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        if reading is not None:
+            conversation_id = reading.group(1)
+            if not self.has_ticket(conversation_id):
+                return Answer(404, _intercom_error("not_found", "Resource Not Found"))
+            return Answer(200, self._conversation(conversation_id, self.notes(conversation_id)[-INTERCOM_MAX_PARTS:]))
+        assert match is not None
         conversation_id = match.group(1)
         if not self.has_ticket(conversation_id):
             return Answer(404, _intercom_error("not_found", "Resource Not Found"))
@@ -466,7 +571,7 @@ class IntercomStandIn(HelpdeskStandIn):
         note = self.store_note(
             conversation_id, payload["body"], public=message_type == "comment", headers=request.headers
         )
-        return Answer(200, self._conversation(conversation_id, note, message_type))
+        return Answer(200, self._conversation(conversation_id, [note]))
 
     def _problem(self, payload: Mapping[str, object]) -> tuple[str, str] | None:
         if payload.get("type") != "admin":
@@ -483,9 +588,12 @@ class IntercomStandIn(HelpdeskStandIn):
             return ("parameter_not_found", "Body is required for note and comment")
         return None
 
-    def _conversation(self, conversation_id: str, note: Note, message_type: str) -> dict[str, object]:
+    def _conversation(self, conversation_id: str, notes: list[Note]) -> dict[str, object]:
+        """The conversation with ``notes`` as its parts (a reply's answer carries the new part)."""
         now = int(time.time())
         admin = {"type": "admin", "id": self.admin_id, "name": "Reauth Bot", "email": "bot@example.com"}
+        requester = self.requester_of(conversation_id)
+        contact_id = _contact_id(requester) if requester is not None else "6762f1571bb69f9f2193bbbb"
         return {
             "type": "conversation",
             "id": conversation_id,
@@ -507,14 +615,14 @@ class IntercomStandIn(HelpdeskStandIn):
                 "delivered_as": "customer_initiated",
                 "subject": "",
                 "body": "<p>My meter data stopped</p>",
-                "author": {"type": "user", "id": "6762f1571bb69f9f2193bbbb", "name": "", "email": ""},
+                "author": {"type": "user", "id": contact_id, "name": "", "email": ""},
                 "attachments": [],
                 "url": None,
                 "redacted": False,
             },
             "contacts": {
                 "type": "contact.list",
-                "contacts": [{"type": "contact", "id": "6762f1571bb69f9f2193bbbb", "external_id": "70"}],
+                "contacts": [{"type": "contact", "id": contact_id, "external_id": None}],
             },
             "custom_attributes": {},
             "conversation_parts": {
@@ -523,19 +631,20 @@ class IntercomStandIn(HelpdeskStandIn):
                     {
                         "type": "conversation_part",
                         "id": str(note.id),
-                        "part_type": message_type,
+                        "part_type": "comment" if note.public else "note",
                         "body": note.body,
-                        "created_at": now,
-                        "updated_at": now,
-                        "notified_at": now,
+                        "created_at": int(note.created_at.timestamp()),
+                        "updated_at": int(note.created_at.timestamp()),
+                        "notified_at": int(note.created_at.timestamp()),
                         "assigned_to": None,
                         "author": admin,
                         "attachments": [],
                         "external_id": None,
                         "redacted": False,
                     }
+                    for note in notes
                 ],
-                "total_count": 1,
+                "total_count": len(notes),
             },
         }
 
@@ -561,22 +670,7 @@ class IntercomStandIn(HelpdeskStandIn):
                 "type": "contact", "id": _contact_id(person), "workspace_id": "ws42", "external_id": None,
                 "role": "user", "email": person.email, "phone": None, "name": "Customer",
             })
-        assert conversation is not None
-        conversation_id = conversation.group(1)
-        requester = self.requester_of(conversation_id)
-        if not self.has_ticket(conversation_id) or requester is None:
-            return Answer(404, _intercom_error("not_found", "Resource Not Found"))
-        now = int(time.time())
-        return Answer(200, {
-            "type": "conversation", "id": conversation_id, "created_at": now - 600, "updated_at": now - 600,
-            "open": True, "state": "open", "read": False,
-            "source": {"type": "conversation", "id": "403918350", "delivered_as": "customer_initiated",
-                       "subject": "", "body": "<p>My meter data stopped</p>",
-                       "author": {"type": "user", "id": _contact_id(requester), "name": "", "email": ""}},
-            "contacts": {"type": "contact.list",
-                         "contacts": [{"type": "contact", "id": _contact_id(requester), "external_id": None}]},
-            "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0},
-        })
+        return None  # a conversation: one shape for every read (handle, `_conversation`), its contact included
 
 
 def _contact_id(person: Requester) -> str:
@@ -605,6 +699,9 @@ _FRESHDESK_CONVERSATION = re.compile(r"/api/v2/tickets/([0-9]+)/(notes|reply)")
 _FRESHDESK_TICKET = re.compile(r"/api/v2/tickets/([0-9]+)")
 # What View a Ticket's `include` accepts (developers.freshdesk.com/api/#view_a_ticket).
 FRESHDESK_TICKET_INCLUDES = frozenset({"conversations", "requester", "company", "stats"})
+_FRESHDESK_CONVERSATIONS = re.compile(r"/api/v2/tickets/([0-9]+)/conversations")
+# List All Conversations of a Ticket: 30 a page unless `per_page` (at most 100) says otherwise.
+FRESHDESK_MAX_PER_PAGE = 100
 # The documented JSON fields (specs/README.md section 3); Freshdesk rejects any other field.
 FRESHDESK_NOTE_FIELDS = frozenset({"body", "private", "incoming", "notify_emails", "user_id"})
 FRESHDESK_REPLY_FIELDS = frozenset({"body", "from_email", "user_id", "cc_emails", "bcc_emails"})
@@ -631,11 +728,15 @@ class FreshdeskStandIn(HelpdeskStandIn):
         if read is not None:
             return read
         match = _FRESHDESK_CONVERSATION.fullmatch(path)
-        if match is None or request.method != "POST":
+        listing = _FRESHDESK_CONVERSATIONS.fullmatch(path) if request.method == "GET" else None
+        if (match is None or request.method != "POST") and listing is None:
             return Answer(404)
         credentials = basic_credentials(request.headers)
         if credentials is None or credentials[0] != self.api_key:
             return Answer(401, _freshdesk_error("invalid_credentials", _FRESHDESK_LOGIN))
+        if listing is not None:
+            return self._list_conversations(request, listing.group(1))
+        assert match is not None
         if not is_json(request.headers):
             return Answer(415, _freshdesk_error("invalid_content_type", _FRESHDESK_CONTENT_TYPE))
         ticket_id, kind = match.groups()
@@ -651,8 +752,27 @@ class FreshdeskStandIn(HelpdeskStandIn):
         note = self.store_note(ticket_id, request.json["body"], public=public, headers=request.headers)
         return Answer(201, self._conversation(ticket_id, note, kind))
 
+    def _list_conversations(self, request: RecordedRequest, ticket_id: str) -> Answer:
+        """``GET /api/v2/tickets/{id}/conversations``: oldest first, ``page`` and ``per_page`` (at most 100)."""
+        if not self.has_ticket(ticket_id):
+            return Answer(404)
+        query = parse_qs(urlsplit(request.path).query)
+        page_text, per_page_text = (query.get("page") or ["1"])[0], (query.get("per_page") or ["30"])[0]
+        if not page_text.isdigit() or int(page_text) < 1:
+            return Answer(400, {"description": "Validation failed",
+                                "errors": [_freshdesk_field("page", "It should be a Positive Integer",
+                                                            "invalid_value")]})
+        if not per_page_text.isdigit() or not 1 <= int(per_page_text) <= FRESHDESK_MAX_PER_PAGE:
+            return Answer(400, {"description": "Validation failed", "errors": [_freshdesk_field(
+                "per_page", f"It should be a Positive Integer less than or equal to {FRESHDESK_MAX_PER_PAGE}",
+                "invalid_value")]})
+        page, per_page = int(page_text), int(per_page_text)
+        notes = self.notes(ticket_id)[(page - 1) * per_page:page * per_page]
+        return Answer(200, [self._conversation(ticket_id, note, "reply" if note.public else "notes")
+                            for note in notes])
+
     def _conversation(self, ticket_id: str, note: Note, kind: str) -> dict[str, object]:
-        now = _now().isoformat().replace("+00:00", "Z")
+        now = note.created_at.isoformat().replace("+00:00", "Z")
         text = re.sub(r"<[^>]+>", " ", note.body)
         return {
             "body": note.body,

@@ -173,6 +173,10 @@ class _SlackError(Exception):
         self.extra = dict(extra or {})
 
 
+# A held answer is let go after this long at most, so a forgotten hold cannot hang a test run.
+_MAX_HOLD_SECONDS = 60.0
+
+
 def _json_reply(status: int, data: Mapping[str, Any], retry_after: int | None = None) -> _Reply:
     headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
     return _Reply(status, json.dumps(data).encode("utf-8"), headers=headers)
@@ -376,6 +380,7 @@ class _Server(StandInHTTPServer):
 
     def shutdown(self) -> None:
         """Stop accepting, then close every kept-alive connection so none serves a stopped stand-in."""
+        self.standin.release_held()
         super().shutdown()
         with self.connections_lock:
             open_connections = list(self.connections)
@@ -416,13 +421,16 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         standin = cast(_Server, self.server).standin
         reply = standin._dispatch(verb, split.path, split.query, headers, body)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller is gone (killed while its answer was held); Slack would not notice either
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the recorded calls tell more than an access log."""
@@ -460,6 +468,9 @@ class SlackStandIn(StandInServer):
         self._home: dict[str, JsonDict] = {}
         self._opened_dms: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
+        self._holds: dict[str, int] = {}
+        self._holding = 0
+        self._release = threading.Event()
         self._unavailable = False
         self._per_channel_interval: float | None = None
         self._last_post: dict[str, float] = {}
@@ -631,6 +642,21 @@ class SlackStandIn(StandInServer):
         with self._lock:
             self._usergroups[group_id] = list(users)
 
+    def hold_next_after_storing(self, method: str, times: int = 1) -> None:
+        """Carry out the next `times` calls to `method` (a message is stored), then hold each answer until
+        `release_held()`: the crash window, where Slack has the message and its sender never heard so."""
+        with self._lock:
+            self._release.clear()
+            self._holds[method] = self._holds.get(method, 0) + times
+
+    def holding(self) -> int:
+        """How many carried-out calls are waiting for their answer to be released."""
+        with self._lock:
+            return self._holding
+
+    def release_held(self) -> None:
+        self._release.set()
+
     def set_unavailable(self, unavailable: bool = True) -> None:
         """While on, every request (API, response URLs, uploads) answers HTTP 503."""
         with self._lock:
@@ -684,7 +710,17 @@ class SlackStandIn(StandInServer):
                 self._rejected.append(SlackCall(method, args, headers, now, err.status, err.error))
                 return _json_reply(err.status, _error_body(err), err.retry_after)
             self._calls.append(SlackCall(method, args, headers, now))
-            return _json_reply(200, result)
+            hold = self._holds.get(method, 0) > 0
+            if hold:
+                self._holds[method] -= 1
+                self._holding += 1
+        if hold:
+            try:
+                self._release.wait(_MAX_HOLD_SECONDS)
+            finally:
+                with self._lock:
+                    self._holding -= 1
+        return _json_reply(200, result)
 
     def _raise_injected_fault(self, method: str) -> None:
         queue = self._faults.get(method)

@@ -201,7 +201,7 @@ def test_wrong_credentials_say_what_to_check(sqlite_db: Database, standin: Helpd
 
 def test_a_helpdesk_that_does_not_answer_in_time(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
     standin.add_ticket_from(NEW_TICKET, ELI)
-    standin.delay_next(1.0, times=2)
+    standin.delay_next(1.0, times=2, reads=True)
     with running_bot(sqlite_db, standin, Clock(NOW), timeout=0.2) as rig:
         acked = rig.bot.slash(NEW_TICKET)
         assert acked.status == 200 and acked.body == ""
@@ -297,7 +297,7 @@ def zendesk_show_ticket(standin: ZendeskStandIn) -> dict[str, object]:
 
 def intercom_conversation(standin: IntercomStandIn) -> dict[str, object]:
     [request] = [r for r in standin.requests if r.path.startswith("/conversations/")]
-    answer = standin.answer_requester_read(request, urlsplit(request.path).path)
+    answer = standin.handle(request, urlsplit(request.path).path)
     assert answer is not None and answer.status == 200 and isinstance(answer.body, dict)
     return json.loads(json.dumps(answer.body))  # type: ignore[no-any-return]
 

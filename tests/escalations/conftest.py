@@ -161,7 +161,7 @@ class Escalations:
 
     # ---------------------------------------------------------------- the outbox
 
-    def quiet(self, timeout: float = 10.0) -> None:
+    def quiet(self, timeout: float = 30.0) -> None:
         """Wait until every queued post was tried once and none is in flight.
 
         Only for posts queued before the caller's request was answered (a form submission claims before its

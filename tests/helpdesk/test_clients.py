@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 
 import httpx
@@ -26,6 +27,7 @@ from bot.helpdesk import (
     text_to_html,
 )
 from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, IntercomStandIn, ZendeskStandIn
+from bot.standins.server import poll
 
 TICKET = "123"
 STEPS = "Revoke every authorization.\nThen authorize once.\n\nWait 5 to 7 days."
@@ -247,18 +249,31 @@ def test_helpdesk_down_gives_retry_later_with_its_instruction(rig: Rig) -> None:
     assert isinstance(rig.client.post_note(TICKET, STEPS), Posted)
 
 
-def test_timeout_then_success(rig: Rig) -> None:
+def test_a_post_that_timed_out_is_not_repeated_and_is_found_by_reading_the_ticket_back(rig: Rig) -> None:
     # The only real wait in this module: the client gives up after 0.2 s on a 0.5 s answer.
     client = make_client(rig.standin, policy_for(rig.time), timeout=httpx.Timeout(0.2))
     rig.standin.delay_next(0.5)
+    since = datetime.now(UTC)
     with client:
-        result = client.post_note(TICKET, STEPS)
+        result = client.post_note(TICKET, STEPS, marker="steps|C-1|key")
+        assert isinstance(result, RetryLater) and "did not answer in time" in result.reason
+        assert rig.time.sleeps == [] and len(rig.standin.requests) == 1  # sent once: it may have landed
+        notes, stored = poll(lambda: rig.standin.notes(TICKET), lambda found: len(found) == 1, 10)
+        assert stored
+        found = client.find_note(TICKET, STEPS, public=False, marker="steps|C-1|key", since=since)
+        assert isinstance(found, Posted) and found.external_id == str(notes[0].id)
+        # Another post (another key, or a public reply of the same words) is not that note.
+        assert client.find_note(TICKET, STEPS, public=True, marker="steps|C-1|other", since=since) is None
 
-    assert isinstance(result, Posted)
-    assert rig.time.sleeps == [0.5]
-    assert len(rig.standin.requests) == 2
-    # The slow first request may still be stored by the helpdesk: a timeout retry can duplicate.
-    assert len(rig.standin.notes(TICKET)) >= 1
+
+def test_reading_back_a_ticket_without_the_note_finds_nothing(rig: Rig) -> None:
+    with make_client(rig.standin, policy_for(rig.time)) as client:
+        assert isinstance(client.post_note(TICKET, "Something else entirely", marker="steps|C-1|a"), Posted)
+        since = datetime.now(UTC)
+        assert client.find_note(TICKET, STEPS, public=False, marker="steps|C-1|b", since=since) is None
+        rig.standin.set_down(True)
+        assert isinstance(client.find_note(TICKET, STEPS, public=False, marker="steps|C-1|b", since=since),
+                          RetryLater)  # cannot tell: the outbox waits rather than post blind
 
 
 def test_refused_connection_gives_retry_later_then_recovers(rig: Rig) -> None:

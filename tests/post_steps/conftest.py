@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jsonschema
@@ -22,7 +23,13 @@ from bot.features.post_steps.blocks import POST_REPLY_ACTION
 from bot.features.post_steps.service import OUTBOX_KIND
 from bot.helpdesk import Helpdesk, RetryPolicy
 from bot.settings import Settings
-from bot.standins.helpdesk import FreshdeskStandIn, HelpdeskStandIn, IntercomStandIn, ZendeskStandIn
+from bot.standins.helpdesk import (
+    FreshdeskStandIn,
+    HelpdeskStandIn,
+    IntercomStandIn,
+    RecordedRequest,
+    ZendeskStandIn,
+)
 from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
@@ -218,7 +225,9 @@ def text_of(answer: dict[str, Any]) -> str:
 def assert_requests_follow_the_contract(standin: HelpdeskStandIn) -> None:
     """Every request the stand-in received conforms to the vendor's contract (tests/contracts/)."""
     assert standin.requests
-    for request in standin.requests:
+    for request in standin.reads():
+        assert_read_follows_the_contract(standin, request)
+    for request in standin.posts():
         assert request.headers["content-type"] == "application/json"
         if isinstance(standin, ZendeskStandIn):
             assert request.method == "PUT" and request.path.endswith(".json")
@@ -227,6 +236,8 @@ def assert_requests_follow_the_contract(standin: HelpdeskStandIn) -> None:
             assert basic_auth(request) == (f"{standin.email}/token", standin.api_token)
             assert errors_of("zendesk-tickets.yaml", "TicketUpdateRequest", request.json) == []
             assert isinstance(request.json, dict) and set(request.json["ticket"]["comment"]) == {"body", "public"}
+            # The outbox key rides in the audit's custom metadata (TicketObject.metadata, write-only).
+            assert set(request.json["ticket"]["metadata"]) == {"reauth_bot_outbox_key"}
         elif isinstance(standin, IntercomStandIn):
             assert spec_path_matches("intercom-reply.yaml", "/conversations/{conversation_id}/reply",
                                      request.method, request.path)
@@ -265,3 +276,20 @@ def send_to_customer(
     response = bot.send(bot.requests.view_submission(view=view, state_values=values, user_id=user))
     assert response.status_code == 200 and response.text == "", response.text
     return bot.slack.wait_for_responses(key, 1, timeout)[0]
+
+def assert_read_follows_the_contract(standin: HelpdeskStandIn, request: RecordedRequest) -> None:
+    """A read-back is a GET of the vendor's documented endpoint, with the same auth as the posts."""
+    path = urlsplit(request.path).path
+    assert request.method == "GET" and request.json is None
+    if isinstance(standin, ZendeskStandIn):
+        # List Audits for a Ticket (not in the spec subset): cursor pagination, 100 a page at most.
+        assert path == f"/api/v2/tickets/{TICKET}/audits.json"
+        assert basic_auth(request) == (f"{standin.email}/token", standin.api_token)
+    elif isinstance(standin, IntercomStandIn):
+        assert spec_path_matches("intercom-reply.yaml", "/conversations/{conversation_id}", "GET", path)
+        assert request.headers["authorization"] == f"Bearer {standin.api_token}"
+        assert request.headers["intercom-version"] in intercom_versions()
+    else:
+        assert isinstance(standin, FreshdeskStandIn)
+        assert path == f"/api/v2/tickets/{TICKET}/conversations"
+        assert basic_auth(request) == (standin.api_key, "X")

@@ -10,6 +10,7 @@ import pytest
 from bot import messages
 from bot.helpdesk import HELPDESK_KINDS
 from bot.standins.helpdesk import HelpdeskStandIn, IntercomStandIn
+from bot.standins.server import poll
 from models import Database
 from models.outbox import OutboxStatus
 from tests.clock import Clock
@@ -98,16 +99,43 @@ def test_a_server_error_is_retried(sqlite_db: Database, standin: HelpdeskStandIn
     assert len(procedures(sqlite_db, "C-3001")) == 1
 
 
-def test_a_timeout_is_retried(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
-    standin.delay_next(1.0)
-    outcome, sleeps = post_once(sqlite_db, standin, timeout=0.3)
-    assert outcome.startswith(":white_check_mark: Sent to the customer")
-    assert sleeps == [BACKOFF_AFTER_FIRST]
-    assert len(standin.requests) == 2
-    # A timed-out request may still have been stored by a slow helpdesk (RetryPolicy says so); the
-    # bot's own record counts one post.
+def test_a_timeout_after_the_helpdesk_stored_the_reply_gives_one_reply(
+    sqlite_db: Database, standin: HelpdeskStandIn
+) -> None:
+    clock = Clock(NOW)
+    standin.delay_next(1.0)  # answers after the client gave up, and stores the note all the same
+    with running_bot(sqlite_db, standin, clock, timeout=0.3) as rig:
+        answer = check(rig.bot, f"C-3001 {TICKET}")
+        outcome = outcome_of(send_to_customer(rig.bot, answer))
+        # Not repeated at once: the helpdesk may have it.
+        assert outcome.startswith(":hourglass_flowing_sand: Not posted yet") and "did not answer in time" in outcome
+        assert rig.sleeps == [] and len(standin.posts()) == 1
+        notes, stored = poll(lambda: standin.notes(TICKET), lambda found: len(found) == 1, 10)
+        assert stored, "the slow helpdesk never stored the note"
+        clock.advance(hours=2)
+        assert rig.context.outbox.deliver_due() == 1
+    # The next attempt read the ticket back, found the note and sent nothing.
+    assert len(standin.notes(TICKET)) == 1 and len(standin.posts()) == 1 and len(standin.reads()) >= 1
+    [row] = posts(sqlite_db)
+    assert row.status == OutboxStatus.DELIVERED and row.result is not None
+    assert row.result["external_id"] == str(notes[0].id)
     assert len(procedures(sqlite_db, "C-3001")) == 1
+    assert_requests_follow_the_contract(standin)
+
+
+def test_a_post_the_helpdesk_never_stored_is_sent_once_after_the_read_back(
+    sqlite_db: Database, standin: HelpdeskStandIn
+) -> None:
+    clock = Clock(NOW)
+    standin.fail_next(500, times=4)  # every attempt of the click's delivery fails: nothing is stored
+    with running_bot(sqlite_db, standin, clock) as rig:
+        answer = check(rig.bot, f"C-3001 {TICKET}")
+        assert outcome_of(send_to_customer(rig.bot, answer)).startswith(":hourglass_flowing_sand:")
+        clock.advance(hours=2)
+        assert rig.context.outbox.deliver_due() == 1
+    assert len(standin.notes(TICKET)) == 1 and len(standin.posts()) == 5 and len(standin.reads()) == 1
     assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
+    assert len(procedures(sqlite_db, "C-3001")) == 1
 
 
 def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, standin: HelpdeskStandIn) -> None:
@@ -127,7 +155,8 @@ def test_a_refused_connection_is_queued_then_delivered(sqlite_db: Database, stan
         assert rig.context.outbox.deliver_due() == 0  # not due yet: the outbox backs off too
         clock.advance(hours=2)
         assert rig.context.outbox.deliver_due() == 1
-    assert len(standin.notes(TICKET)) == 1 and len(standin.requests) == 1
+    # The second attempt looked for the first one's note (none: the connection was refused), then posted.
+    assert len(standin.notes(TICKET)) == 1 and len(standin.posts()) == 1 and len(standin.reads()) == 1
     assert [row.status for row in posts(sqlite_db)] == [OutboxStatus.DELIVERED]
     assert procedures(sqlite_db, "C-3001")[0].sent_at == clock.now  # when it landed, not when clicked
 

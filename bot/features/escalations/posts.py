@@ -4,12 +4,18 @@ A reply or an update whose parent has no `ts` yet waits (TryLater) until the par
 delivery stores `ts` in the same transaction that marks it delivered, and wakes the replies waiting on it.
 Replies of one thread are posted in the order they were queued. Slack's 429s are waited out by the client's
 `RateLimitErrorRetryHandler`; anything else Slack refuses for now is retried later by the outbox.
+
+Every post carries message metadata naming its outbox row, so an attempt after one that may have reached Slack
+(a crash, a timeout) first looks for it: the channel's history for a parent, the thread for a reply, the DM
+channel for a DM (`include_all_metadata`). Parent updates need no look: `chat.update` of a known ts is the same
+however often it is made.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
@@ -20,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import BotContext
 from bot.features.escalations.blocks import parent_message
-from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, TryLater
+from bot.outbox import Attempt, Delivered, Delivery, DeliveryResult, FindResult, GiveUp, TryLater
 from commands.escalations import Escalation
 from commands.policy import Utility
 from models import escalations as store
@@ -45,6 +51,15 @@ SETUP_ERRORS = frozenset({
     "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed", "account_inactive",
     "token_revoked", "missing_scope",
 })
+
+# The metadata event type of every outbox post; its payload names the row (`outbox_key`).
+METADATA_TYPE = "reauth_bot_outbox"
+# Slack's clock and ours differ: look this far before the row was queued.
+CLOCK_SKEW = timedelta(minutes=5)
+# History pages read when looking for an earlier attempt's post (200 messages each).
+MAX_PAGES = 10
+# Reading history can be refused for good (scope, channel): then the bot sends, as it would without a look.
+NO_HISTORY_ACCESS = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type"})
 
 # Why a post about a case cannot go out yet: its parent message is still to be posted, or never will be.
 Blocked = Literal["waiting", "failed"]
@@ -80,24 +95,35 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
             customer = session.get(CustomerRow, case.customer_id)
         return Utility(customer.utility).display_name if customer is not None else None
 
-    def send_parent(payload: dict[str, Any]) -> DeliveryResult:
+    def send_parent(attempt: Attempt) -> DeliveryResult:
         with context.db.reading() as session:
-            case = store.escalation(session, int(payload["escalation_id"]))
+            case = store.escalation(session, int(attempt.payload["escalation_id"]))
         if case is None:
             return GiveUp("the case no longer exists")
         if case.parent_ts is not None:
             return Delivered({"channel": case.channel, "ts": case.parent_ts})
         # Rendered from the case as it is now: a case taken or resolved while Slack was down shows so.
         message = parent_message(case, utility_of(case))
-        return _call(lambda: client.chat_postMessage(channel=case.channel, **message),
+        return _call(lambda: client.chat_postMessage(channel=case.channel, metadata=outbox_metadata(attempt),
+                                                     **message),
                      lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def find_parent(attempt: Attempt) -> FindResult:
+        with context.db.reading() as session:
+            case = store.escalation(session, int(attempt.payload["escalation_id"]))
+        if case is None or case.parent_ts is not None:
+            return None  # send_parent answers from the case itself
+        channel = case.channel
+        return find_post(attempt, channel, lambda cursor: client.conversations_history(
+            channel=channel, limit=200, include_all_metadata=True, cursor=cursor))
 
     def parent_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
         escalation_id = int(payload["escalation_id"])
         store.record_parent(session, escalation_id, str(outcome.result["ts"]))
         _wake(session, escalation_id)
 
-    def send_reply(payload: dict[str, Any]) -> DeliveryResult:
+    def send_reply(attempt: Attempt) -> DeliveryResult:
+        payload = attempt.payload
         escalation_id = int(payload["escalation_id"])
         case, blocked = load(escalation_id)
         if case is None:
@@ -107,14 +133,22 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         if _earlier_reply_pending(context, escalation_id, str(payload["dedupe_key"])):
             return TryLater("waiting for an earlier reply in the same thread")
         return _call(lambda: client.chat_postMessage(channel=case.channel, thread_ts=case.parent_ts,
-                                                     text=str(payload["text"])),
+                                                     text=str(payload["text"]), metadata=outbox_metadata(attempt)),
                      lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def find_reply(attempt: Attempt) -> FindResult:
+        case, blocked = load(int(attempt.payload["escalation_id"]))
+        if case is None or blocked is not None or case.parent_ts is None:
+            return None  # no thread yet: nothing can have been posted in it
+        channel, parent_ts = case.channel, case.parent_ts
+        return find_post(attempt, channel, lambda cursor: client.conversations_replies(
+            channel=channel, ts=parent_ts, limit=200, include_all_metadata=True, cursor=cursor))
 
     def reply_posted(session: Session, payload: dict[str, Any], outcome: Delivered) -> None:
         _wake(session, int(payload["escalation_id"]))
 
-    def send_update(payload: dict[str, Any]) -> DeliveryResult:
-        escalation_id = int(payload["escalation_id"])
+    def send_update(attempt: Attempt) -> DeliveryResult:
+        escalation_id = int(attempt.payload["escalation_id"])
         case, blocked = load(escalation_id)
         if case is None:
             return GiveUp("the case no longer exists")
@@ -124,12 +158,23 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         return _call(lambda: client.chat_update(channel=case.channel, ts=ts, **message),
                      lambda r: {"ts": r["ts"]})
 
-    def send_dm(payload: dict[str, Any]) -> DeliveryResult:
+    def send_dm(attempt: Attempt) -> DeliveryResult:
         def post() -> SlackResponse:
-            opened = client.conversations_open(users=str(payload["agent"]))
-            return client.chat_postMessage(channel=opened["channel"]["id"], text=str(payload["text"]))
+            opened = client.conversations_open(users=str(attempt.payload["agent"]))
+            return client.chat_postMessage(channel=opened["channel"]["id"], text=str(attempt.payload["text"]),
+                                           metadata=outbox_metadata(attempt))
 
         return _call(post, lambda r: {"channel": r["channel"], "ts": r["ts"]})
+
+    def find_dm(attempt: Attempt) -> FindResult:
+        try:
+            channel = str(client.conversations_open(users=str(attempt.payload["agent"]))["channel"]["id"])
+        except SlackApiError as exc:
+            return TryLater(f"could not open the DM to check for an earlier attempt: {exc.response.get('error')}")
+        except OSError as exc:
+            return TryLater(f"Slack is unreachable: {exc.__class__.__name__}")
+        return find_post(attempt, channel, lambda cursor: client.conversations_history(
+            channel=channel, limit=200, include_all_metadata=True, cursor=cursor))
 
     def _wake(session: Session, escalation_id: int) -> None:
         # What waited on this post is due now, not after its backoff.
@@ -141,11 +186,53 @@ def escalation_deliveries(context: BotContext, client: WebClient) -> dict[str, D
         )
 
     return {
-        PARENT: Delivery(send_parent, on_delivered=parent_posted),
-        REPLY: Delivery(send_reply, on_delivered=reply_posted),
+        PARENT: Delivery(send_parent, find=find_parent, on_delivered=parent_posted),
+        REPLY: Delivery(send_reply, find=find_reply, on_delivered=reply_posted),
         PARENT_UPDATE: Delivery(send_update),
-        DM: Delivery(send_dm),
+        DM: Delivery(send_dm, find=find_dm),
     }
+
+
+def outbox_metadata(attempt: Attempt) -> dict[str, Any]:
+    """The message metadata that names a post's outbox row (a key of ids, never a customer's e-mail)."""
+    return {"event_type": METADATA_TYPE, "event_payload": {"outbox_key": attempt.dedupe_key}}
+
+
+def find_post(attempt: Attempt, channel: str, read: Callable[[str | None], SlackResponse]) -> FindResult:
+    """Page through `read` (history or a thread, with metadata) for the message that names `attempt`'s row.
+
+    History comes newest first: paging stops at a page that reaches back before the row was queued. (No
+    `oldest` bound is sent: a message's ts is Slack's clock, the row's time is ours.)
+    """
+    cutoff = _slack_seconds(attempt.queued_at - CLOCK_SKEW)
+    cursor: str | None = None
+    try:
+        for _ in range(MAX_PAGES):
+            page = read(cursor)
+            found = page.get("messages") or []
+            for message in found:
+                metadata = message.get("metadata") or {}
+                if (metadata.get("event_type") == METADATA_TYPE
+                        and (metadata.get("event_payload") or {}).get("outbox_key") == attempt.dedupe_key):
+                    return Delivered({"channel": channel, "ts": str(message["ts"])})
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            reached_back = any(float(message.get("ts") or 0) < cutoff for message in found)
+            if not page.get("has_more") or cursor is None or reached_back:
+                return None
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if error in NO_HISTORY_ACCESS:
+            log.warning("cannot read Slack history to check for an earlier attempt (%s): add channels:history, "
+                        "groups:history and im:history; sending: key=%s", error, attempt.dedupe_key)
+            return None
+        return TryLater(f"could not check Slack for an earlier attempt: {error}")
+    except OSError as exc:
+        return TryLater(f"Slack is unreachable: {exc.__class__.__name__}")
+    return None
+
+
+def _slack_seconds(at: datetime) -> float:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _earlier_reply_pending(context: BotContext, escalation_id: int, dedupe_key: str) -> bool:

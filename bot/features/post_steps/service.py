@@ -23,7 +23,7 @@ from bot.context import BotContext
 from bot.features.escalations.service import case_event, schedule_follow_up
 from bot.features.post_steps.template_files import template_name
 from bot.helpdesk import Posted, Rejected, RetryLater
-from bot.outbox import Delivered, Delivery, DeliveryResult, GiveUp, Outbox, OutboxEntry, TryLater
+from bot.outbox import Attempt, Delivered, Delivery, DeliveryResult, FindResult, GiveUp, Outbox, OutboxEntry, TryLater
 from bot.terminal_text import mrkdwn_as_text
 from commands.check import Report, build_report
 from commands.policy import Utility, policy_for
@@ -246,23 +246,26 @@ def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
 def steps_delivery(context: BotContext) -> Delivery:
     """How the outbox sends a post, and what a delivered post records."""
 
-    def send(payload: dict[str, Any]) -> DeliveryResult:
-        post = StepsPost.from_payload(payload)
+    def posted(post: StepsPost, result: Posted) -> Delivered:
+        return Delivered({
+            "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
+            "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
+        })
+
+    def send(attempt: Attempt) -> DeliveryResult:
+        post = StepsPost.from_payload(attempt.payload)
         helpdesk = context.helpdesk
         if helpdesk is None:
             return TryLater("no helpdesk is configured (HELPDESK setting)")
         if helpdesk.name != post.helpdesk:
             return GiveUp(f"this post was for {post.helpdesk}, but the bot now posts to {helpdesk.name}")
         try:
-            result = helpdesk.post_note(post.ticket_id, post.body, public=post.public)
+            result = helpdesk.post_note(post.ticket_id, post.body, public=post.public, marker=attempt.dedupe_key)
         except ValueError as exc:  # not a ticket number, or an empty body: retrying cannot help
             return GiveUp(str(exc))
         match result:
             case Posted():
-                return Delivered({
-                    "url": result.url, "external_id": result.external_id, "posted_at": context.clock().isoformat(),
-                    "agent": post.agent, "ticket_id": post.ticket_id, "public": post.public,
-                })
+                return posted(post, result)
             case RetryLater():
                 return TryLater(result.reason, _not_before(context, result.not_before))
             case Rejected():
@@ -270,10 +273,28 @@ def steps_delivery(context: BotContext) -> Delivery:
             case _:
                 assert_never(result)
 
+    def find(attempt: Attempt) -> FindResult:
+        post = StepsPost.from_payload(attempt.payload)
+        helpdesk = context.helpdesk
+        if helpdesk is None or helpdesk.name != post.helpdesk:
+            return None  # send() says why it cannot post
+        found = helpdesk.find_note(post.ticket_id, post.body, public=post.public, marker=attempt.dedupe_key,
+                                   since=attempt.queued_at)
+        match found:
+            case Posted():
+                return posted(post, found)
+            case RetryLater():
+                return TryLater(f"could not check whether an earlier attempt posted: {found.reason}",
+                                _not_before(context, found.not_before))
+            case None:
+                return None
+            case _:
+                assert_never(found)
+
     def on_delivered(session: Session, payload: dict[str, Any], delivered: Delivered) -> None:
         after_steps_posted(session, context, StepsPost.from_payload(payload), delivered.result)
 
-    return Delivery(send=send, on_delivered=on_delivered)
+    return Delivery(send=send, find=find, on_delivered=on_delivered)
 
 
 def after_steps_posted(session: Session, context: BotContext, post: StepsPost, result: Mapping[str, Any]) -> None:

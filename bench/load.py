@@ -1,0 +1,351 @@
+"""Load: several `reauth-bot serve` processes on one PostgreSQL, at rising rates, until answer p99 passes 500 ms.
+
+    python -m bench.load [--customers 1000000] [--processes 1,2,3] [--rates 100,200,300,400]
+                         [--duration 60] [--clients 40] [--clicks 0.1] [--keep-rising]
+                         [--database-url postgresql://...]
+
+One PostgreSQL database is generated with `--customers` customers (bench.populations, dropped afterwards).
+For each process count, that many `serve` processes (real subprocesses, HTTP under gunicorn, one worker
+each, ports side by side as behind a load balancer) run against it, the Slack and Zendesk stand-ins in this
+process. Then, for each rate, `--clients` client threads send signed requests round robin over the processes
+for `--duration` seconds, each client at its share of the rate: `/reauth-check` for a random customer by id
+or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in the warm-up, so
+each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
+`--keep-rising`, once the processes no longer keep up: sustained under 90% of the rate). `--database-url`
+runs against a database already populated by an earlier run (`--customers` must match; it is not dropped).
+
+- sustained: answers received per second of the sending window (what the processes kept up with; a client
+  that falls behind its schedule sends at once, and stops when the window ends);
+- ack: send to HTTP response, at the client; answer: send to the stand-in's receipt of the response_url post;
+- peak RSS: each serve process's high-water mark (VmHWM of the gunicorn worker, the process serving);
+- load generator: the CPU seconds this process used per second of the run (it shares the machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.populations import DEFAULT_SEED, customer_email, customer_id, postgres_population
+from bench.reauth_check import TimedSlackStandIn
+from bot.features.post_steps.blocks import POST_NOTE_ACTION
+from bot.standins.helpdesk import ZendeskStandIn
+from bot.standins.slack_requests import SignedRequest, SlackRequests
+
+SECRET = "bench-load-signing-secret"
+P99_LIMIT = 0.5
+ANSWER_TIMEOUT = 30.0
+TICKETS = [str(700000 + n) for n in range(2000)]
+
+
+@dataclass
+class Step:
+    processes: int
+    rate: int
+    duration: float
+    sent: int = 0
+    failed: int = 0  # no HTTP answer, or a 5xx
+    acks: list[float] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)
+    unanswered: int = 0
+    generator_cpu: float = 0.0  # CPU seconds per second
+    rss_mb: list[float] = field(default_factory=list)
+    wall: float = 0.0  # from the first send to the last client's stop (a late answer still counts)
+
+    @property
+    def sustained(self) -> float:
+        return len(self.answers) / self.wall if self.wall else 0.0
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.port = free_port()
+        self.log = (folder / f"serve-{self.port}.log").open("wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env={**env, "PORT": str(self.port)},
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}/slack/events"
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"serve exited at start-up (see {self.log.name})")
+                with contextlib.suppress(httpx.TransportError):
+                    if http.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
+                        return
+                time.sleep(0.2)
+        raise RuntimeError(f"serve did not answer /healthz in {timeout} s")
+
+    def peak_rss_mb(self) -> float:
+        """The serving worker's high-water RSS (the master only forks and watches)."""
+        pids = [self.process.pid]
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            pids += [int(child) for child in children]
+        peaks = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks, default=0.0)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
+
+@contextlib.contextmanager
+def cluster(count: int, env: dict[str, str], folder: Path) -> Iterator[list[ServeProcess]]:
+    processes = [ServeProcess(env, folder) for _ in range(count)]
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+class Load:
+    """Sends signed requests round robin over the processes; times acks here and answers at the stand-in."""
+
+    def __init__(self, processes: list[ServeProcess], slack: TimedSlackStandIn, customers: int, seed: int) -> None:
+        self.processes = processes
+        self.slack = slack
+        self.customers = customers
+        self.requests = SlackRequests(SECRET)
+        self.rng = random.Random(seed)
+        self.click_values: list[str] = []
+        self._turn = 0
+        self._lock = threading.Lock()
+
+    def _target(self) -> str:
+        with self._lock:
+            self._turn += 1
+            return self.processes[self._turn % len(self.processes)].url
+
+    def _query(self) -> str:
+        with self._lock:
+            n = self.rng.randrange(self.customers)
+            by_email = self.rng.random() < 0.5
+        return customer_email(self.customers, n) if by_email else customer_id(self.customers, n)
+
+    def warm_up(self, clicks_wanted: int) -> None:
+        """Check customers with a ticket each: their answers' "Post steps" buttons are what the clicks press."""
+        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
+        # steps for its customers, and clicking those again only asks for confirmation.
+        start = random.SystemRandom().randrange(self.customers)
+        with httpx.Client(trust_env=False, timeout=30) as http:
+            for index in range(clicks_wanted):
+                key = f"warm-{uuid.uuid4().hex[:12]}"
+                customer = customer_id(self.customers, (start + index * 97) % self.customers)
+                text = f"{customer} {TICKETS[index % len(TICKETS)]}"
+                request = self.requests.slash_command("/reauth-check", text, response_url=self.slack.response_url(key))
+                http.post(self._target(), content=request.body, headers=request.headers)
+                self.slack.arrival(key, ANSWER_TIMEOUT)
+                for answer in self.slack.responses(key):
+                    for block in answer.get("blocks") or []:
+                        for element in block.get("elements") or []:
+                            if isinstance(element, dict) and element.get("action_id") == POST_NOTE_ACTION:
+                                self.click_values.append(str(element["value"]))
+
+    def _request(self, click_share: float, key: str) -> SignedRequest:
+        url = self.slack.response_url(key)
+        with self._lock:
+            click = self.click_values and self.rng.random() < click_share
+            value = self.click_values.pop() if click else None
+        if value is not None:
+            return self.requests.block_actions(action_id=POST_NOTE_ACTION, value=value, response_url=url)
+        return self.requests.slash_command("/reauth-check", self._query(), response_url=url)
+
+    def run(self, step: Step, clients: int, click_share: float) -> None:
+        interval = clients / step.rate  # each client's share of the rate
+        stop_at = time.perf_counter() + step.duration
+        sent: list[tuple[str, float]] = []
+        lock = threading.Lock()
+
+        def client(index: int) -> None:
+            next_at = time.perf_counter() + interval * index / clients
+            with httpx.Client(trust_env=False, timeout=30) as http:
+                while True:
+                    now = time.perf_counter()
+                    if max(now, next_at) >= stop_at:  # a client behind its schedule stops on time all the same
+                        return
+                    if next_at > now:
+                        time.sleep(next_at - now)
+                    next_at += interval
+                    key = f"load-{uuid.uuid4().hex[:12]}"
+                    request = self._request(click_share, key)
+                    started = time.perf_counter()
+                    try:
+                        response = http.post(self._target(), content=request.body, headers=request.headers)
+                        ok = response.status_code < 500
+                    except httpx.TransportError:
+                        ok = False
+                    acked = time.perf_counter()
+                    with lock:
+                        step.sent += 1
+                        if ok:
+                            step.acks.append(acked - started)
+                            sent.append((key, started))
+                        else:
+                            step.failed += 1
+
+        cpu_before = _cpu_seconds()
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        step.wall = wall
+        for key, began in sent:
+            try:
+                arrived = self.slack.arrival(key, ANSWER_TIMEOUT)
+            except TimeoutError:
+                step.unanswered += 1
+                continue
+            step.answers.append(arrived - began)
+        step.generator_cpu = (_cpu_seconds() - cpu_before) / wall
+        step.rss_mb = [process.peak_rss_mb() for process in self.processes]
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def p(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def report(steps: list[Step]) -> list[str]:
+    lines = [
+        "| processes | target/s | sent | sustained answers/s | failed | unanswered | ack p50 | ack p99 "
+        "| answer p50 | answer p99 | peak RSS per process | load generator CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for step in steps:
+        lines.append(
+            f"| {step.processes} | {step.rate} | {step.sent} | {step.sustained:.0f} | {step.failed} "
+            f"| {step.unanswered} "
+            f"| {ms(statistics.median(step.acks) if step.acks else float('nan'))} | {ms(p(step.acks, 0.99))} "
+            f"| {ms(statistics.median(step.answers) if step.answers else float('nan'))} | {ms(p(step.answers, 0.99))} "
+            f"| {', '.join(f'{rss:.0f} MB' for rss in step.rss_mb)} | {step.generator_cpu:.2f} cores |"
+        )
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--processes", default="1,2,3", help="process counts to measure, comma-separated")
+    parser.add_argument("--rates", default="100,200,300,400", help="requests per second, rising, comma-separated")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per rate")
+    parser.add_argument("--clients", type=int, default=40, help="concurrent client threads")
+    parser.add_argument("--clicks", type=float, default=0.1, help="share of requests that are Post steps clicks")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--keep-rising", action="store_true",
+                        help="past p99 500 ms, keep rising while the processes keep up (to find the throughput knee)")
+    parser.add_argument("--database-url", help="an already populated database (not generated, not dropped)")
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def population(args: argparse.Namespace) -> Iterator[str]:
+    if args.database_url:
+        say(f"  using the populated database given ({args.customers:,} customers)")
+        yield args.database_url
+        return
+    with postgres_population(args.customers, args.seed, say=say) as db:
+        yield db.engine.url.render_as_string(hide_password=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    process_counts = [int(n) for n in args.processes.split(",")]
+    rates = [int(n) for n in args.rates.split(",")]
+    say(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
+        f"Python {platform.python_version()}")
+    steps: list[Step] = []
+    folder = Path("var/bench/load")
+    folder.mkdir(parents=True, exist_ok=True)
+    with (population(args) as database_url, TimedSlackStandIn() as slack,
+          ZendeskStandIn(tickets=TICKETS) as zendesk):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HELPDESK"))}
+        env |= {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
+                "DATABASE_URL": database_url, "HELPDESK": "zendesk",
+                "HELPDESK_URL": zendesk.base_url, "HELPDESK_EMAIL": zendesk.email,
+                "HELPDESK_API_TOKEN": zendesk.api_token, "LOG_LEVEL": "WARNING"}
+        for count in process_counts:
+            with cluster(count, env, folder) as processes:
+                load = Load(processes, slack, args.customers, args.seed + count)
+                clicks_needed = int(max(rates) * args.duration * args.clicks * len(rates)) + 10
+                say(f"{count} process(es): warming up ({min(clicks_needed, 400)} checks with a ticket)...")
+                load.warm_up(min(clicks_needed, 400))
+                say(f"  {len(load.click_values)} Post steps buttons to click")
+                for rate in rates:
+                    step = Step(count, rate, args.duration)
+                    say(f"  {rate}/s for {args.duration:.0f} s, load average {os.getloadavg()[0]:.1f}...")
+                    load.run(step, args.clients, args.clicks)
+                    steps.append(step)
+                    say(report([step])[-1])
+                    if step.sustained < 0.9 * rate:
+                        say("  the processes no longer keep up: stopping the rise")
+                        break
+                    if p(step.answers, 0.99) > P99_LIMIT and not args.keep_rising:
+                        say("  answer p99 passed 500 ms: stopping the rise")
+                        break
+    say()
+    for line in report(steps):
+        say(line)
+    say(f"\nload average at the end: {os.getloadavg()[0]:.1f}; notes posted to the Zendesk stand-in: "
+        f"{sum(len(zendesk.notes(t)) for t in TICKETS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
