@@ -125,14 +125,14 @@ def test_every_form_alike_in_check_json_answer_and_digest(db: Database, tmp_path
             if name in COMPLETE:
                 assert item["scope_complete"] is True, name
                 assert report.recommendation.reasons == (Reason.NOT_CONNECTED_7D,), name
-                assert "scope complete" in text
+                assert "Select All Data Types" not in text and "scope unknown" not in text
             elif name in PARTIAL:
                 assert item["scope_complete"] is False, name
                 assert report.recommendation.reasons == (Reason.SCOPE_INCOMPLETE,), name
-                assert "missing" in text
+                assert "Select All Data Types\u201d was not ticked" in text  # the answer names what is missing
             else:
                 assert item["scope_complete"] is None, name
                 assert Reason.SCOPE_INCOMPLETE not in report.recommendation.reasons, name
-                assert "scope unknown" in text
+                assert "scope unknown" in text and "Select All Data Types" not in text
             assert listed[f"S{i}"][0] is report.recommendation.reasons[0]
         session.rollback()
