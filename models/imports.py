@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from commands.imports import (
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
 from models.db import Database
 from models.function_blocks import function_block_mask
+from models.history import record_transitions
 
 _BATCH = 1000
 
@@ -53,6 +55,7 @@ def import_file(db: Database, path: Path) -> Imported:
     parsed = read_file(path)
     with db.transaction() as session:
         write(session, path.name, parsed)
+        record_transitions(session, datetime.now(UTC))
     return Imported(path.name, parsed.kind, len(parsed.rows))
 
 
@@ -150,6 +153,7 @@ def import_files(db: Database, paths: Iterable[Path]) -> list[ImportResult]:
         try:
             with db.transaction() as session:
                 write(session, path.name, file)
+                record_transitions(session, datetime.now(UTC))
             results.append(Imported(path.name, file.kind, len(file.rows)))
         except ImportFailed as failed:
             results.append(failed)
