@@ -40,6 +40,9 @@ class Settings:
     digest_channel: str | None = None
     digest_time: time = time(9, 0)
     digest_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Los_Angeles"))
+    # The digest of this weekday (0 = Monday) carries the outcomes section and chart.
+    outcomes_weekday: int = 0
+    history_retention_days: int = 730
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -90,6 +93,8 @@ class Settings:
             digest_channel=_channel("DIGEST_CHANNEL", get("DIGEST_CHANNEL")),
             digest_time=_clock_time(get("DIGEST_TIME")),
             digest_tz=_zone(get("DIGEST_TZ")),
+            outcomes_weekday=_weekday(get("OUTCOMES_WEEKDAY")),
+            history_retention_days=_retention_days(get("HISTORY_RETENTION_DAYS")),
         )
 
     def require_slack(self) -> None:
@@ -131,3 +136,24 @@ def _zone(raw: str | None) -> ZoneInfo:
         return ZoneInfo(raw or "America/Los_Angeles")
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"DIGEST_TZ must be an IANA time zone such as America/Los_Angeles, not {raw!r}") from None
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    name = raw.lower()
+    for number, day in enumerate(WEEKDAYS):
+        if name in (day, day[:3]):
+            return number
+    raise SettingsError(f"OUTCOMES_WEEKDAY must be a day of the week such as Monday, not {raw!r}")
+
+
+def _retention_days(raw: str | None) -> int:
+    if raw is None:
+        return 730
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"HISTORY_RETENTION_DAYS must be a whole number of days such as 730, not {raw!r}")
+    return int(raw)

@@ -3,7 +3,7 @@
 Importing the package registers every table on `Base.metadata`.
 """
 
-from models import customers, escalations, history, outbox, slack_events  # noqa: F401
+from models import customers, escalations, history, outbox, outcomes, slack_events  # noqa: F401
 from models.db import DEFAULT_DATABASE_URL, Database, DatabaseError
 from models.digest import runs  # noqa: F401
 
