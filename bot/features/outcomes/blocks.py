@@ -54,8 +54,11 @@ def report_lines(report: OutcomesReport, *, latest_weeks: int | None = None) -> 
     return lines
 
 
-def outcomes_section(report: OutcomesReport) -> list[Block]:
-    """The digest's weekly outcomes section: the latest weeks per utility and any wait warning."""
+def outcomes_section(report: OutcomesReport | None) -> list[Block]:
+    """The digest's weekly outcomes section (none on other days): the latest weeks per utility and any
+    wait warning."""
+    if report is None:
+        return []
     text = "\n".join(f"• {line}" for line in report_lines(report, latest_weeks=DIGEST_WEEKS))
     return [
         DividerBlock(),

@@ -49,12 +49,17 @@ def is_outcomes_day(day: date, weekday: int) -> bool:
 
 
 def weekly_report(context: BotContext, day: date, as_of: datetime) -> OutcomesReport | None:
-    """The report the digest of `day` carries: on the outcomes weekday only."""
+    """The report the digest of `day` carries: on the outcomes weekday only. A failure here is logged
+    and the daily digest goes out without its weekly section rather than not at all."""
     settings = context.settings
     if not is_outcomes_day(day, settings.outcomes_weekday):
         return None
-    with context.db.reading() as session:
-        return read_report(session, as_of, settings.digest_tz)
+    try:
+        with context.db.reading() as session:
+            return read_report(session, as_of, settings.digest_tz)
+    except Exception:
+        log.exception("outcomes report failed; the digest of %s goes without it", day)
+        return None
 
 
 def home_report(session: Session, now: datetime, zone: ZoneInfo) -> OutcomesReport:
@@ -62,8 +67,16 @@ def home_report(session: Session, now: datetime, zone: ZoneInfo) -> OutcomesRepo
     return read_report(session, now, zone, since=week_of(now, zone) - timedelta(weeks=HOME_WEEKS - 1))
 
 
-def post_weekly_chart(context: BotContext, channel: str, thread_ts: str, day: date, report: OutcomesReport) -> bool:
-    """Upload the week's chart into the digest's thread unless this channel already has it; True when posted."""
+def post_weekly_chart(
+    context: BotContext, channel: str, thread_ts: str, day: date, report: OutcomesReport | None
+) -> bool:
+    """Upload the week's chart into the digest's thread unless this channel already has it; True when posted.
+
+    Called by the holder of the digest's lease; an upload that fails fails the attempt, and the retry
+    (the message and list already recorded) uploads it then.
+    """
+    if report is None or not report.weeks:
+        return False  # nothing to draw: the section says why
     week = week_of(_local_midnight(day, context.settings.digest_tz), context.settings.digest_tz)
     now = context.clock()
     with context.db.transaction() as session:
