@@ -629,7 +629,7 @@ OUTCOMES_NO_HISTORY = (
 )
 OUTCOMES_MORE = "`reauth-bot outcomes` has every week (--json, --csv); the chart is in the thread."
 OUTCOMES_NONE_SENT = "No procedures were sent in these weeks."
-HOME_OUTCOMES_TITLE = "*Connected within 14 days of the steps* (last 4 weeks, oldest first)"
+HOME_OUTCOMES_TITLE = "*Connected within 14 days of the steps*, last 4 weeks (n/a: 14 days not over yet)"
 
 
 def percent(share: float | None) -> str:
@@ -663,8 +663,12 @@ def outcomes_chart_comment(week: date) -> str:
             "and the weekly share connected within 14 days.")
 
 
-def home_outcomes_line(utility: str, shares: list[str]) -> str:
-    return f"• {utility}: {' · '.join(shares) if shares else 'no procedures sent'}"
+def home_outcomes_week(week: date, share: str) -> str:
+    return f"week of {week:%b %-d} {share}"
+
+
+def home_outcomes_line(utility: str, weeks: list[str]) -> str:
+    return f"• {utility}: {' · '.join(weeks)}"
 
 
 def outcomes_bad_date(raw: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import BotContext
 from bot.features.digest.service import digest_scheduler
 from bot.features.escalations.follow_ups import FollowUpWorker
+from bot.features.outcomes.service import prune_expired_history
 from bot.periodic import Periodic
 
 # Seconds between passes. A queued post waits at most this long once its service is back.
@@ -12,6 +13,9 @@ OUTBOX_INTERVAL = 15.0
 FOLLOW_UP_INTERVAL = 60.0
 # The digest posts within this many seconds of DIGEST_TIME.
 DIGEST_INTERVAL = 30.0
+# History older than HISTORY_RETENTION_DAYS goes within the hour; deleting is idempotent, so every
+# instance may run it and the database's row locks keep their batches apart.
+HISTORY_PRUNE_INTERVAL = 3600.0
 
 
 def start_workers(context: BotContext) -> list[Periodic]:
@@ -19,6 +23,7 @@ def start_workers(context: BotContext) -> list[Periodic]:
     workers = [
         Periodic("outbox", context.outbox.deliver_due, OUTBOX_INTERVAL),
         Periodic("follow-ups", FollowUpWorker(context).run_once, FOLLOW_UP_INTERVAL),
+        Periodic("history", lambda: prune_expired_history(context), HISTORY_PRUNE_INTERVAL),
     ]
     scheduler = digest_scheduler(context)
     if scheduler is not None:

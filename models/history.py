@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    insert,
     literal,
     or_,
     select,
@@ -122,7 +123,7 @@ def _connected_now(now: datetime) -> Any:
 def _insert_transitions(session: Session, query: Any) -> int:
     columns = ["customer_id", "authorization_id", "kind", "at", "observed_at"]
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... SELECT through the ORM session.
-    statement = TransitionRow.__table__.insert().from_select(columns, query).returning(TransitionRow.id)
+    statement = insert(TransitionRow).from_select(columns, query).returning(TransitionRow.id)
     return len(session.execute(statement).all())
 
 

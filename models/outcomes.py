@@ -42,7 +42,7 @@ class OutcomePostRow(Base):
     posted_at: Mapped[datetime | None]
 
 
-def sent_procedures(since: datetime, until: datetime) -> Select[Any]:
+def sent_procedures(since: datetime, until: datetime) -> Select[str, datetime, datetime]:
     """The procedures that count as steps sent to a customer, with the next one sent to the same customer.
 
     Every outcome reads procedures through here, so what counts as a procedure is decided in one place.

@@ -32,7 +32,8 @@ def _transitions(db: Database) -> list[tuple[str, str | None, str, datetime]]:
 
 def test_first_observation_is_the_baseline_then_changes_become_transitions(db: Database) -> None:
     with db.transaction() as session:
-        session.add(CustomerRow(id="C1", utility="SCE", enrollment_status="verified", last_data_at=T0 - timedelta(days=30)))
+        session.add(CustomerRow(id="C1", utility="SCE", enrollment_status="verified",
+                                last_data_at=T0 - timedelta(days=30)))
         session.flush()
         session.add(AuthorizationRow(id="A1", customer_id="C1", status="active", granted_at=T0 - timedelta(days=90)))
         session.flush()
@@ -106,3 +107,23 @@ def test_prune_keeps_the_retention_window(db: Database) -> None:
         assert prune_history(session, T0, timedelta(days=730)) == 1
         assert prune_history(session, T0, timedelta(days=730)) == 0
     assert [a for _, a, _, _ in _transitions(db)] == ["kept", "new"]
+
+
+def test_the_periodic_pass_prunes_with_history_retention_days(sqlite_db: Database) -> None:
+    from bot.app import build_context
+    from bot.features.outcomes.service import prune_expired_history
+    from bot.settings import Settings
+
+    with sqlite_db.transaction() as session:
+        record_transitions(session, T0)
+        session.add(CustomerRow(id="C1", utility="SCE"))
+        session.flush()
+        for days in (40, 20):
+            session.add(AuthorizationRow(id=f"A{days}", customer_id="C1", status="active",
+                                         granted_at=T0 - timedelta(days=days)))
+        session.flush()
+        record_transitions(session, T0)
+    settings = Settings.from_env({"HISTORY_RETENTION_DAYS": "30"})
+    context = build_context(settings, db=sqlite_db, clock=lambda: T0)
+    assert prune_expired_history(context) == 1
+    assert [a for _, a, _, _ in _transitions(sqlite_db)] == ["A20"]

@@ -120,3 +120,15 @@ def test_outcomes_weekday_is_read_by_name(weekday: str) -> None:
     from bot.settings import Settings
 
     assert Settings.from_env({"OUTCOMES_WEEKDAY": weekday}).outcomes_weekday == 1
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("OUTCOMES_WEEKDAY", "Moonday", "OUTCOMES_WEEKDAY must be a day of the week such as Monday"),
+    ("HISTORY_RETENTION_DAYS", "two years", "HISTORY_RETENTION_DAYS must be a whole number of days such as 730"),
+    ("HISTORY_RETENTION_DAYS", "0", "HISTORY_RETENTION_DAYS must be a whole number of days such as 730"),
+])
+def test_bad_outcome_settings_are_named(name: str, value: str, message: str) -> None:
+    from bot.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({name: value})

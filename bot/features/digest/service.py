@@ -156,7 +156,8 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
         recovered = ts is not None
         if ts is None:
             posted = client.chat_postMessage(
-                channel=run.channel, text=digest_text(digest), blocks=digest_blocks(digest) + outcomes_section(outcomes),
+                channel=run.channel, text=digest_text(digest),
+                blocks=digest_blocks(digest) + outcomes_section(outcomes),
                 metadata=digest_metadata(run.day, 0), unfurl_links=False, unfurl_media=False,
             )
             ts = str(posted["ts"])

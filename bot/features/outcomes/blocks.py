@@ -73,9 +73,10 @@ def home_outcomes_blocks(report: OutcomesReport) -> list[Block]:
         text = f"{messages.HOME_OUTCOMES_TITLE}\n{messages.OUTCOMES_NO_HISTORY}"
         return [SectionBlock(text=MarkdownTextObject(text=text))]
     lines = [
-        messages.home_outcomes_line(
-            utility.display_name, [messages.percent(w.connected_14d) for w in report.weeks_of(utility)][-HOME_WEEKS:]
-        )
+        messages.home_outcomes_line(utility.display_name, [
+            messages.home_outcomes_week(w.week, messages.percent(w.connected_14d))
+            for w in report.weeks_of(utility)[-HOME_WEEKS:]
+        ])
         for utility in report.utilities()
     ] or [messages.OUTCOMES_NONE_SENT]
     return [SectionBlock(text=MarkdownTextObject(text=f"{messages.HOME_OUTCOMES_TITLE}\n" + "\n".join(lines)))]

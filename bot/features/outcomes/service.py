@@ -18,7 +18,7 @@ from bot.context import BotContext
 from bot.features.outcomes.chart import chart_data, render_chart
 from commands.outcomes import HOME_WEEKS, OutcomesReport, compose_report, default_since, week_of
 from commands.policy import Utility
-from models.history import history_started_at
+from models.history import history_started_at, prune_history
 from models.outcomes import chart_posted, claim_chart, procedure_facts, record_chart
 
 log = logging.getLogger(__name__)
@@ -96,3 +96,18 @@ def post_weekly_chart(
 
 def chart_file_name(week: date) -> str:
     return f"outcomes-{week.isoformat()}.png"
+
+
+def prune_expired_history(context: BotContext) -> int:
+    """Delete the transitions older than HISTORY_RETENTION_DAYS, a batch per transaction; returns how many."""
+    retention = timedelta(days=context.settings.history_retention_days)
+    pruned = 0
+    while True:
+        with context.db.transaction() as session:
+            batch = prune_history(session, context.clock(), retention)
+        pruned += batch
+        if batch == 0:
+            break
+    if pruned:
+        log.info("history pruned: transitions=%s retention_days=%s", pruned, retention.days)
+    return pruned
