@@ -627,7 +627,8 @@ OUTCOMES_TITLE = "Did the steps work? Outcomes of the procedures sent"
 OUTCOMES_NO_HISTORY = (
     "No history yet: it starts with the first import after this release, and outcomes follow from then."
 )
-OUTCOMES_MORE = "`reauth-bot outcomes` has every week (--json, --csv); the chart is in the thread."
+OUTCOMES_MORE = ("n/a: that week's 7-, 14- or 30-day window is not over yet. `reauth-bot outcomes` has every week "
+                 "(--json, --csv); the chart is in the thread.")
 OUTCOMES_NONE_SENT = "No procedures were sent in these weeks."
 HOME_OUTCOMES_TITLE = "*Connected within 14 days of the steps*, last 4 weeks (n/a: 14 days not over yet)"
 

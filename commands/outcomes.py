@@ -86,7 +86,6 @@ class ProcedureOutcome:
         return self._within(self.facts.granted_at, span)
 
     def connected_within(self, span: timedelta) -> bool | None:
-        """True or False once known; None while the span has not yet passed and nothing happened."""
         return self._within(self.facts.connected_at, span)
 
     def stuck_after(self, span: timedelta) -> bool | None:
@@ -94,10 +93,12 @@ class ProcedureOutcome:
         return None if known is None else not known
 
     def _within(self, moment: datetime | None, span: timedelta, *, strictly_after: bool = False) -> bool | None:
+        """Whether `moment` came within `span` of the steps; None until the span is over, even when it
+        already came: counting early successes but not yet-possible ones would inflate every recent share."""
         start = self.facts.sent_at
-        if moment is not None and moment <= start + span and (moment > start or not strictly_after):
-            return True
-        return False if self.as_of >= start + span else None
+        if self.as_of < start + span:
+            return None
+        return moment is not None and moment <= start + span and (moment > start or not strictly_after)
 
 
 def week_of(moment: datetime, zone: ZoneInfo) -> date:

@@ -30,7 +30,7 @@ def test_the_home_tab_shows_the_last_four_weeks_per_utility(
     text = home_text(slack, AGENT)
     # Weeks of Nov 9 to Nov 30: only PG&E sent steps then (SCE's were Oct 26 and Nov 2).
     assert "Connected within 14 days of the steps" in text
-    assert "PG&E: week of Nov 9 100% · week of Nov 16 100%" in text
+    assert "PG&E: week of Nov 9 100% · week of Nov 16 n/a" in text
     assert "SCE:" not in text
 
 

@@ -49,7 +49,11 @@ def report_lines(report: OutcomesReport, *, latest_weeks: int | None = None) -> 
         lines.append(messages.OUTCOMES_NONE_SENT)
     for utility in report.utilities():
         weeks = report.weeks_of(utility)
-        lines += [week_line(w) for w in (weeks[-latest_weeks:] if latest_weeks else weeks)]
+        if latest_weeks:
+            # The latest weeks that have a 14-day answer: the ones after them are mostly "not over yet".
+            answered = [w for w in weeks if w.connected_14d is not None]
+            weeks = (answered or weeks)[-latest_weeks:]
+        lines += [week_line(w) for w in weeks]
     lines += [f"⚠ {warning_line(w)}" for w in report.warnings]
     return lines
 
