@@ -12,17 +12,20 @@ values for an even count), the 90th percentile the nearest rank (the value at ra
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from commands.policy import REPEAT_WINDOW, Utility, policy_for
 
 DAY = timedelta(days=1)
+SECONDS_PER_DAY = DAY.total_seconds()
 # FACT-derived (the help article): a week after re-authorizing is when a customer still not connected
 # needs escalating; two weeks is the report's second look.
 CONNECTED_WITHIN = (timedelta(days=7), timedelta(days=14))
@@ -37,68 +40,75 @@ DEFAULT_WEEKS = 12
 HOME_WEEKS = 4
 
 
-@dataclass(frozen=True)
-class ProcedureFacts:
-    """What the history says followed one procedure sent."""
+_REAUTHORIZED_DAYS = REAUTHORIZED_WITHIN / DAY
+_CONNECTED_DAYS = tuple(span / DAY for span in CONNECTED_WITHIN)
+_REPEAT_DAYS = REPEAT_WINDOW / DAY
+_ESCALATED_DAYS = ESCALATED_WITHIN / DAY
+
+
+class ProcedureFacts(NamedTuple):
+    """What the history says followed one procedure sent, in days after the steps (None: not so far).
+
+    Numbers rather than datetimes: a year of procedures at a million customers is a few hundred
+    thousand of these, and the report must stay within seconds.
+    """
 
     customer_id: str
     utility: Utility
-    sent_at: datetime
-    granted_at: datetime | None  # the first new authorization at or after the steps
-    connected_at: datetime | None  # the first connection at or after the steps
-    connected_after_grant_at: datetime | None  # the first connection at or after that grant
-    next_procedure_at: datetime | None  # the next steps sent to the same customer
-    escalated_at: datetime | None  # the first escalation opened at or after the steps
+    sent_at: float  # POSIX seconds
+    reauthorized_days: float | None  # the first new authorization at or after the steps
+    connected_days: float | None  # the first connection at or after the steps
+    verification_days: float | None  # from that new authorization to the first connection after it
+    next_procedure_days: float | None  # the next steps sent to the same customer
+    escalated_days: float | None  # the first escalation opened at or after the steps
 
 
-@dataclass(frozen=True)
-class ProcedureOutcome:
-    facts: ProcedureFacts
-    as_of: datetime
+class _Answer:
+    """How many procedures have an answer to one question (their window is over) and how many said yes.
 
-    def _days(self, since: datetime, until: datetime | None) -> float | None:
-        return (until - since) / DAY if until is not None else None
+    A procedure whose window is not over counts neither way, even when the answer already came:
+    counting early successes but not yet-possible ones would inflate every recent share.
+    """
 
-    @property
-    def reauthorized_days(self) -> float | None:
-        return self._days(self.facts.sent_at, self.facts.granted_at)
+    __slots__ = ("known", "yes")
 
-    @property
-    def connected_days(self) -> float | None:
-        return self._days(self.facts.sent_at, self.facts.connected_at)
+    def __init__(self) -> None:
+        self.known = 0
+        self.yes = 0
 
-    @property
-    def verification_days(self) -> float | None:
-        """The utility's real verification time: from the new grant to the connection."""
-        if self.facts.granted_at is None:
-            return None
-        return self._days(self.facts.granted_at, self.facts.connected_after_grant_at)
+    def add(self, age_days: float, window_days: float, days: float | None, *, strictly_after: bool = False) -> None:
+        if age_days < window_days:
+            return
+        self.known += 1
+        if days is not None and days <= window_days and (days > 0 or not strictly_after):
+            self.yes += 1
 
     @property
-    def repeated(self) -> bool | None:
-        return self._within(self.facts.next_procedure_at, REPEAT_WINDOW, strictly_after=True)
+    def share(self) -> float | None:
+        return self.yes / self.known if self.known else None
 
-    @property
-    def escalated(self) -> bool | None:
-        return self._within(self.facts.escalated_at, ESCALATED_WITHIN)
 
-    def reauthorized_within(self, span: timedelta) -> bool | None:
-        return self._within(self.facts.granted_at, span)
+class _Week:
+    """One utility's procedures of one week, tallied in one pass."""
 
-    def connected_within(self, span: timedelta) -> bool | None:
-        return self._within(self.facts.connected_at, span)
+    def __init__(self) -> None:
+        self.sent = 0
+        self.reauthorized = _Answer()
+        self.connected_short = _Answer()
+        self.connected_long = _Answer()
+        self.repeated = _Answer()
+        self.escalated = _Answer()
+        self.verifications: list[float] = []
 
-    def stuck_after(self, span: timedelta) -> bool | None:
-        known = self.connected_within(span)
-        return None if known is None else not known
-
-    def _within(self, moment: datetime | None, span: timedelta, *, strictly_after: bool = False) -> bool | None:
-        """Whether `moment` came within `span` of the steps; None until the span is over, even when it
-        already came: counting early successes but not yet-possible ones would inflate every recent share."""
-        start = self.facts.sent_at
-        if self.as_of < start + span:
-            return None
-        return moment is not None and moment <= start + span and (moment > start or not strictly_after)
+    def add(self, facts: ProcedureFacts, age_days: float) -> None:
+        self.sent += 1
+        self.reauthorized.add(age_days, _REAUTHORIZED_DAYS, facts.reauthorized_days)
+        self.connected_short.add(age_days, _CONNECTED_DAYS[0], facts.connected_days)
+        self.connected_long.add(age_days, _CONNECTED_DAYS[1], facts.connected_days)
+        self.repeated.add(age_days, _REPEAT_DAYS, facts.next_procedure_days, strictly_after=True)
+        self.escalated.add(age_days, _ESCALATED_DAYS, facts.escalated_days)
+        if facts.verification_days is not None:
+            self.verifications.append(facts.verification_days)
 
 
 def week_of(moment: datetime, zone: ZoneInfo) -> date:
@@ -117,12 +127,6 @@ def percentile_90(values: Sequence[float]) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
-def share(answers: Iterable[bool | None]) -> float | None:
-    """The share of True among the known answers; None when none is known yet."""
-    known = [a for a in answers if a is not None]
-    return sum(known) / len(known) if known else None
 
 
 @dataclass(frozen=True)
@@ -179,21 +183,19 @@ class OutcomesReport:
         return [w for w in self.weeks if w.utility is utility]
 
 
-def summarize_week(utility: Utility, week: date, outcomes: Sequence[ProcedureOutcome]) -> WeekOutcomes:
-    short, long = CONNECTED_WITHIN
-    verifications = [v for o in outcomes if (v := o.verification_days) is not None]
+def _summarize(utility: Utility, week: date, tally: _Week) -> WeekOutcomes:
     return WeekOutcomes(
         utility=utility,
         week=week,
-        sent=len(outcomes),
-        reauthorized_7d=share(o.reauthorized_within(REAUTHORIZED_WITHIN) for o in outcomes),
-        connected_7d=share(o.connected_within(short) for o in outcomes),
-        connected_14d=share(o.connected_within(long) for o in outcomes),
-        verification_median=median(verifications),
-        verification_p90=percentile_90(verifications),
-        verification_count=len(verifications),
-        repeat_rate=share(o.repeated for o in outcomes),
-        escalation_rate=share(o.escalated for o in outcomes),
+        sent=tally.sent,
+        reauthorized_7d=tally.reauthorized.share,
+        connected_7d=tally.connected_short.share,
+        connected_14d=tally.connected_long.share,
+        verification_median=median(tally.verifications),
+        verification_p90=percentile_90(tally.verifications),
+        verification_count=len(tally.verifications),
+        repeat_rate=tally.repeated.share,
+        escalation_rate=tally.escalated.share,
     )
 
 
@@ -226,18 +228,24 @@ def compose_report(
     facts: Iterable[ProcedureFacts], *, as_of: datetime, since: date, history_since: datetime | None,
     zone: ZoneInfo,
 ) -> OutcomesReport:
-    """The report from the facts of every procedure sent in the weeks reported."""
-    groups: dict[tuple[Utility, date], list[ProcedureOutcome]] = defaultdict(list)
+    """The report from the facts of every procedure sent from the week of `since` to `as_of`."""
+    # Each local Monday's midnight as POSIX seconds: a procedure's week is one bisection, DST included.
+    mondays = [since + timedelta(weeks=n) for n in range((as_of.date() - since).days // 7 + 2)]
+    starts = [datetime.combine(monday, time(0), zone).timestamp() for monday in mondays]
+    now = as_of.timestamp()
+    tallies: dict[tuple[Utility, date], _Week] = defaultdict(_Week)
     times: dict[Utility, list[float]] = defaultdict(list)
     for fact in facts:
-        outcome = ProcedureOutcome(fact, as_of)
-        groups[(fact.utility, week_of(fact.sent_at, zone))].append(outcome)
-        if (days := outcome.verification_days) is not None:
-            times[fact.utility].append(days)
+        index = bisect.bisect_right(starts, fact.sent_at) - 1
+        week = mondays[index] if 0 <= index < len(mondays) else week_of(
+            datetime.fromtimestamp(fact.sent_at, zone), zone)
+        tallies[(fact.utility, week)].add(fact, (now - fact.sent_at) / SECONDS_PER_DAY)
+        if fact.verification_days is not None:
+            times[fact.utility].append(fact.verification_days)
     order = list(Utility)
     weeks = tuple(
-        summarize_week(utility, week, groups[(utility, week)])
-        for utility, week in sorted(groups, key=lambda key: (order.index(key[0]), key[1]))
+        _summarize(utility, week, tallies[(utility, week)])
+        for utility, week in sorted(tallies, key=lambda key: (order.index(key[0]), key[1]))
     )
     return OutcomesReport(
         as_of=as_of, since=since, history_since=history_since, weeks=weeks,

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from bot.demo.population import _copy_rows
 from models import Database
 from models.customers import CustomerRow, ProcedureRow
 from models.escalations import EscalationRow
-from models.history import HistoryStartRow, TransitionKind, TransitionRow
+from models.history import HistoryStartRow, TransitionKind, TransitionRow, record_transitions
 
 # (low, mode, high) days from the new grant to the first meter data, per utility.
 VERIFICATION_DAYS = {"SCE": (2.0, 5.5, 12.0), "PGE": (2.0, 4.5, 10.0), "SDGE": (4.0, 9.0, 16.0)}
@@ -96,8 +96,11 @@ def insert_outcome_history(db: Database, *, now: datetime, weeks: int, seed: int
             flush()
     flush()
     with db.transaction() as session:
+        # What the database holds now is the observed state (a baseline writes no transitions), and
+        # history began when the generated one does.
         session.execute(delete(HistoryStartRow))
-        session.execute(insert(HistoryStartRow).values(id=1, started_at=start))
+        record_transitions(session, now)
+        session.execute(update(HistoryStartRow).values(started_at=start))
     return totals[0], totals[1]
 
 
