@@ -144,6 +144,9 @@ class WeekOutcomes:
     verification_count: int
     repeat_rate: float | None
     escalation_rate: float | None
+    # Procedures whose customer was still not connected 7 and 14 days after the steps.
+    stuck_7d: int = 0
+    stuck_14d: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,8 @@ def _summarize(utility: Utility, week: date, tally: _Week) -> WeekOutcomes:
         verification_count=len(tally.verifications),
         repeat_rate=tally.repeated.share,
         escalation_rate=tally.escalated.share,
+        stuck_7d=tally.connected_short.known - tally.connected_short.yes,
+        stuck_14d=tally.connected_long.known - tally.connected_long.yes,
     )
 
 

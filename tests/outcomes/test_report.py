@@ -54,6 +54,7 @@ def test_the_week_of_the_dst_change_has_hand_computed_answers(report: OutcomesRe
     assert week.verification_median == pytest.approx(5.5)  # (5 + 6) / 2
     assert week.verification_p90 == pytest.approx(9.0)  # rank ceil(0.9 * 4) = 4
     assert week.verification_count == 4
+    assert (week.stuck_7d, week.stuck_14d) == (6, 5)
     # Over the 8 whose 30 days are over: C9's end on Dec 1, after the report's moment.
     assert week.repeat_rate == pytest.approx(1 / 8)  # C7
     assert week.escalation_rate == pytest.approx(1 / 8)  # C8

@@ -17,6 +17,7 @@ from commands.outcomes import HOME_WEEKS, OutcomesReport, WaitWarning, WeekOutco
 CSV_COLUMNS = (
     "utility", "week", "procedures_sent", "reauthorized_7d", "connected_7d", "connected_14d",
     "verification_median_days", "verification_p90_days", "verifications", "repeat_rate", "escalation_rate",
+    "stuck_after_7d", "stuck_after_14d",
 )
 # The digest shows the latest weeks; the CLI has them all.
 DIGEST_WEEKS = 2
@@ -106,6 +107,7 @@ def week_row(week: WeekOutcomes) -> dict[str, Any]:
         "verification_median_days": _figure(week.verification_median),
         "verification_p90_days": _figure(week.verification_p90), "verifications": week.verification_count,
         "repeat_rate": _figure(week.repeat_rate), "escalation_rate": _figure(week.escalation_rate),
+        "stuck_after_7d": week.stuck_7d, "stuck_after_14d": week.stuck_14d,
     }
 
 
