@@ -11,12 +11,6 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: headless, whatever the environment says
-
-from matplotlib.figure import Figure
-
 from commands.outcomes import OutcomesReport
 from commands.policy import Utility, policy_for
 
@@ -45,6 +39,13 @@ def chart_data(report: OutcomesReport) -> ChartData:
 
 def render_chart(data: ChartData) -> bytes:
     """The chart as PNG bytes."""
+    # Imported here: matplotlib takes seconds to import, which `serve` and every CLI command would pay at
+    # start-up for a chart drawn once a week.
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless, whatever the environment says
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     times, weekly = figure.subplots(1, 2)
     low, high = data.band
