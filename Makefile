@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reauth_check
 	$(BIN)/python -m bench.digest --customers 1000000 --database sqlite --repeat 5
 	$(BIN)/python -m bench.imports --authorizations 1000000 --database sqlite
+	$(BIN)/python -m bench.outcomes --customers 1000000 --database sqlite --repeat 3
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,5 +1,5 @@
-"""The `reauth-bot` command line: serve, check, import, db upgrade, templates check, outbox run, digest, audit,
-demo.
+"""The `reauth-bot` command line: serve, check, import, sync, db upgrade, templates check, outbox run, digest,
+audit, outcomes, demo.
 
 The only place that loads `.env`, so a developer's file never leaks into tests or library use.
 """
@@ -42,6 +42,10 @@ from bot.features.escalations.service import (
     post_now,
     tell_cases_about_import,
 )
+from bot.features.outcomes.blocks import report_csv as outcomes_csv
+from bot.features.outcomes.blocks import report_json as outcomes_json
+from bot.features.outcomes.blocks import report_lines
+from bot.features.outcomes.service import read_report
 from bot.features.post_steps.template_files import PACKAGED_DIR, TemplateError, load_templates
 from bot.features.sync.service import Outcome, sync_all
 from bot.helpdesk.configured import configured_helpdesk
@@ -61,6 +65,7 @@ from commands.check import (
 from commands.digest import local_day
 from commands.imports import ImportFailed
 from commands.input_text import has_control_characters
+from commands.policy import Utility
 from commands.post_steps import StepTemplate
 from models import Database, DatabaseError
 from models.audit import audit_trail
@@ -138,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_format.add_argument("--json", action="store_true", help="print one JSON array")
     audit_format.add_argument("--csv", action="store_true", help="print CSV (safe to open in a spreadsheet)")
     audit.set_defaults(run=_audit)
+
+    outcomes = sub.add_parser("outcomes", help="did the steps work? outcomes per utility and week the steps were sent")
+    outcomes.add_argument("--since", help="the first week reported, YYYY-MM-DD (default: 12 weeks back)")
+    outcomes.add_argument("--utility", help="only this utility (SCE, PGE, SDGE)")
+    outcomes.add_argument("--as-of", dest="as_of", help="judge at this ISO 8601 time (default: now)")
+    outcomes_format = outcomes.add_mutually_exclusive_group()
+    outcomes_format.add_argument("--json", action="store_true", help="print one JSON object")
+    outcomes_format.add_argument("--csv", action="store_true", help="print one CSV row per utility and week")
+    outcomes.set_defaults(run=_outcomes)
 
     demo = sub.add_parser("demo", help="a tour of the bot against local stand-ins (no network, no credentials)")
     demo.add_argument("--database", help="demo database URL (default: a fresh SQLite file in var/)")
@@ -487,6 +501,39 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_FAILED
         case _:
             assert_never(outcome)
+
+
+def _outcomes(args: argparse.Namespace, settings: Settings) -> int:
+    """`reauth-bot outcomes [--since D] [--utility U] [--json | --csv]`: exit 0, or 2 on a usage error."""
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            return _usage(messages.outcomes_bad_date(args.since))
+    utility = None
+    if args.utility:
+        try:
+            utility = Utility(args.utility.upper())
+        except ValueError:
+            return _usage(messages.outcomes_bad_utility(args.utility, ", ".join(u.value for u in Utility)))
+    as_of = utc_now()
+    if args.as_of:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            return _usage(f"--as-of {args.as_of!r} is not an ISO 8601 time such as 2026-11-30T09:00:00-08:00")
+        as_of = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
+    db = open_database(settings)
+    with db.reading() as session:
+        report = read_report(session, as_of, settings.digest_tz, since=since, utility=utility)
+    if args.json:
+        print(json.dumps(outcomes_json(report), indent=2))
+    elif args.csv:
+        sys.stdout.write(outcomes_csv(report.weeks))
+    else:
+        print("\n".join(report_lines(report)))
+    return EXIT_OK
 
 
 def _usage(text: str) -> int:

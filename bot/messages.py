@@ -5,7 +5,7 @@ Reasons travel as stable codes (`commands.rules.Reason`) and become words only h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.mrkdwn import code, escape, link
 from commands.check import QueryProblem, Report
@@ -945,3 +945,62 @@ CONTROL_CHARACTERS = (
 )
 NOT_ALLOWED_TITLE = "Not allowed"
 BAD_REQUEST = "I couldn't read that request. Try the button or command again; if it keeps failing, tell a support lead."
+
+
+# --- outcomes -----------------------------------------------------------------------------------
+
+OUTCOMES_TITLE = "Did the steps work? Outcomes of the procedures sent"
+OUTCOMES_NO_HISTORY = (
+    "No history yet: it starts with the first import after this release, and outcomes follow from then."
+)
+OUTCOMES_MORE = ("n/a: that week's 7-, 14- or 30-day window is not over yet. `reauth-bot outcomes` has every week "
+                 "(--json, --csv); the chart is in the thread.")
+OUTCOMES_NONE_SENT = "No procedures were sent in these weeks."
+HOME_OUTCOMES_TITLE = "*Connected within 14 days of the steps*, last 4 weeks (n/a: 14 days not over yet)"
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.0f}%"
+
+
+def days_figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} d"
+
+
+def outcomes_history_since(when: datetime) -> str:
+    return (f"History since {when:%Y-%m-%d}: what followed steps sent before then was never observed, "
+            "so they are not counted.")
+
+
+def outcomes_week_line(utility: str, week: date, sent: int, reauthorized: str, connected_7d: str,
+                       connected_14d: str, median: str, p90: str, repeat: str, escalated: str) -> str:
+    return (f"{utility} · week of {week:%b %-d}: {sent:,} sent · re-authorized in 7 d {reauthorized} · "
+            f"connected in 7 d {connected_7d}, 14 d {connected_14d} · verification median {median}, p90 {p90} · "
+            f"repeated {repeat} · escalated {escalated}")
+
+
+def outcomes_wait_warning(utility: str, wait_days: int, running: int, weeks: str, needed_days: int) -> str:
+    return (f"{utility}: the measured 90th percentile verification time exceeded the configured {wait_days}-day "
+            f"wait {running} weeks running ({weeks}); the wait would have to be {needed_days} days to cover it. "
+            "The policy is unchanged: change `commands/policy.py` if the team agrees.")
+
+
+def outcomes_chart_comment(week: date) -> str:
+    return (f"Outcomes chart, week of {week:%b %-d}: verification times per utility against the article's band, "
+            "and the weekly share connected within 14 days.")
+
+
+def home_outcomes_week(week: date, share: str) -> str:
+    return f"week of {week:%b %-d} {share}"
+
+
+def home_outcomes_line(utility: str, weeks: list[str]) -> str:
+    return f"• {utility}: {' · '.join(weeks)}"
+
+
+def outcomes_bad_date(raw: str) -> str:
+    return f"--since {raw!r} is not a date such as 2026-09-01"
+
+
+def outcomes_bad_utility(raw: str, choices: str) -> str:
+    return f"--utility {raw!r} is not a utility we serve: use one of {choices}"

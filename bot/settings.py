@@ -74,6 +74,9 @@ class Settings:
     outbox_lease_seconds: float = 300.0
     # SIGTERM: stop accepting, finish in-flight requests and deliveries, release leases, exit within this.
     shutdown_grace: float = 20.0
+    # The digest of this weekday (0 = Monday) carries the outcomes section and chart.
+    outcomes_weekday: int = 0
+    history_retention_days: int = 730
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -133,6 +136,8 @@ class Settings:
             audit_retention_days=_days("AUDIT_RETENTION_DAYS", get("AUDIT_RETENTION_DAYS"), 400),
             outbox_lease_seconds=_seconds("OUTBOX_LEASE_SECONDS", get("OUTBOX_LEASE_SECONDS"), 300.0, minimum=1.0),
             shutdown_grace=_seconds("SHUTDOWN_GRACE", get("SHUTDOWN_GRACE"), 20.0, minimum=1.0),
+            outcomes_weekday=_weekday(get("OUTCOMES_WEEKDAY")),
+            history_retention_days=_retention_days(get("HISTORY_RETENTION_DAYS")),
         )
 
     def require_access(self) -> None:
@@ -250,3 +255,24 @@ def _seconds(name: str, raw: str | None, default: float, *, minimum: float) -> f
     if not value >= minimum or value == float("inf"):
         raise SettingsError(f"{name} must be a number of seconds, at least {minimum:g}, not {raw!r}")
     return value
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    name = raw.lower()
+    for number, day in enumerate(WEEKDAYS):
+        if name in (day, day[:3]):
+            return number
+    raise SettingsError(f"OUTCOMES_WEEKDAY must be a day of the week such as Monday, not {raw!r}")
+
+
+def _retention_days(raw: str | None) -> int:
+    if raw is None:
+        return 730
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"HISTORY_RETENTION_DAYS must be a whole number of days such as 730, not {raw!r}")
+    return int(raw)

@@ -3,7 +3,17 @@
 Importing the package registers every table on `Base.metadata`.
 """
 
-from models import audit, customer_summary, customers, escalations, outbox, slack_events, sync  # noqa: F401
+from models import (  # noqa: F401
+    audit,
+    customer_summary,
+    customers,
+    escalations,
+    history,
+    outbox,
+    outcomes,
+    slack_events,
+    sync,
+)
 from models.db import DEFAULT_DATABASE_URL, Database, DatabaseError
 from models.digest import runs  # noqa: F401
 

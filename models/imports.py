@@ -45,6 +45,7 @@ from commands.imports import (
 from models import customer_summary
 from models.db import Database
 from models.function_blocks import function_block_mask
+from models.history import record_transitions
 
 # Rows per executemany / COPY flush: large enough to amortise the round trip, small enough to stay flat.
 _BATCH = 5_000
@@ -354,6 +355,7 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
             if errors:
                 raise ImportFailed.of(errors)  # rolls the transaction back: nothing of any file is written
             batch.apply()
+            record_transitions(session, now)  # the history of what this import changed, in its transaction
     return imported
 
 

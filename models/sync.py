@@ -17,6 +17,7 @@ from commands.rules import LIVE_STATUSES, AuthorizationStatus
 from commands.sync import Mapped as MappedFeed
 from models.base import Base
 from models.customers import AuthorizationRow
+from models.history import record_transitions
 from models.imports import ImportBatch
 
 
@@ -129,5 +130,6 @@ def apply_feed(session: Session, utility: str, mapped: MappedFeed, now: datetime
                 index_elements=["authorization_id"],
                 set_={"utility": statement.excluded.utility, "authorization_uri": statement.excluded.authorization_uri},
             ))
+    record_transitions(session, now)  # the history of what this sync changed, in its transaction
     kind = ImportKind.AUTHORIZATIONS
     return Applied(changes.new.get(kind, 0), changes.changed.get(kind, 0), int(revoked or 0))

@@ -22,7 +22,7 @@ from tests.clock import Clock
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _CLEARED = ("SLACK_", "DATABASE_URL", "HELPDESK", "DIGEST_", "ESCALATION_", "TEMPLATES_DIR", "PORT", "ALLOWED_",
-            "ALLOW_ALL_USERS", "AUDIT_RETENTION_DAYS", "GREENBUTTON_", "SYNC_INTERVAL")
+            "ALLOW_ALL_USERS", "AUDIT_RETENTION_DAYS", "GREENBUTTON_", "SYNC_INTERVAL", "OUTCOMES_", "HISTORY_")
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.demo.harness import LocalBot
+from bot.demo.outcome_history import insert_outcome_history
 from bot.demo.population import insert_population
 from bot.demo.stage import DATASET, DEMO_NOW, banner, say
 from bot.demo.tour_access import DEMO_AGENTS, DEMO_GROUP, DEMO_GROUP_MEMBERS, tour_access, tour_audit
@@ -27,6 +28,7 @@ from models.imports import import_files
 
 DEMO_DATABASE = Path("var/demo.db")
 GENERATED_CUSTOMERS = 3000
+OUTCOME_WEEKS = 12
 
 
 
@@ -46,6 +48,8 @@ def build_demo_database(url: str | None) -> Database:
         raise
     insert_population(db, GENERATED_CUSTOMERS, now=DEMO_NOW)
     say(f"  generated {GENERATED_CUSTOMERS} more customers with about 3 authorizations each")
+    procedures, transitions = insert_outcome_history(db, now=DEMO_NOW, weeks=OUTCOME_WEEKS)
+    say(f"  generated {OUTCOME_WEEKS} weeks of history: {procedures} procedures sent, {transitions} transitions")
     return db
 
 

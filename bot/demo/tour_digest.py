@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from bot.app import build_context
 from bot.context import BotContext
@@ -45,8 +46,9 @@ def tour_digest(bot: LocalBot) -> None:
         for reply in thread:
             files = ", ".join(f"{f['name']} ({f['size']:,} bytes)" for f in reply["files"])
             say(f"  thread reply: {reply['text']}" + (f" [{files}]" if files else ""))
+        _save_outcomes_chart(bot)
         if posted.csv:
-            name, content = bot.slack.uploads()[-1]
+            name, content = next(u for u in reversed(bot.slack.uploads()) if u[0].endswith(".csv"))
             lines = content.decode("utf-8").splitlines()
             say(f"  {name}, first lines:")
             say(indent("\n".join(lines[:4])))
@@ -67,6 +69,19 @@ def _before_today(bot: LocalBot, settings: Settings) -> None:
     outcome = escalate(context, "C-1004", form, "U0ALICE")
     post_now(context, outcome.entries if isinstance(outcome, Opened) else [])
     say("  An hour ago @U0ALICE escalated C-1004; nobody has taken it yet.")
+
+def _save_outcomes_chart(bot: LocalBot) -> None:
+    """Monday's digest carries the outcomes chart in its thread: saved next to the demo database."""
+    charts = [(name, png) for name, png in bot.slack.uploads() if name.startswith("outcomes-")]
+    if not charts:
+        say("  no outcomes chart in the thread (not the outcomes weekday, or no history yet)")
+        return
+    name, png = charts[-1]
+    database = bot.db.url.database if bot.db.is_sqlite else None
+    path = (Path(database).parent if database else Path("var")) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    say(f"  the outcomes chart from the thread ({len(png):,} bytes PNG), saved next to the demo database: {path}")
 
 
 def _race(schedulers: list[DigestScheduler]) -> list[DigestOutcome | None]:

@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session
 
 from bot.context import BotContext
 from bot.features.app_home.blocks import home_view
+from bot.features.outcomes.blocks import with_outcomes
+from bot.features.outcomes.service import home_report
 from commands.digest import StuckCounts
+from commands.outcomes import OutcomesReport
 from models.app_home import cases_taken_by
 from models.claims import insert_if_absent
 from models.digest.queries import stuck_counts
@@ -40,6 +43,7 @@ class AppHome:
         self.ttl_seconds = ttl_seconds
         self._lock = threading.Lock()
         self._counts: tuple[float, StuckCounts] | None = None
+        self._outcomes: tuple[float, OutcomesReport] | None = None
 
     def publish(self, user_id: str, event_id: str) -> bool:
         """Publish `user_id`'s Home tab for one event; False when this event was already handled."""
@@ -66,8 +70,21 @@ class AppHome:
             own = cases_taken_by(session, user_id)
             due, _ = follow_ups_due_by(session, now + timedelta(days=1), agent=user_id)
             last = last_posted_at(session, self.context.settings.digest_channel)
-        return home_view(counts, own, last, now, follow_ups=due,
-                         help_article_url=self.context.settings.help_article_url)
+        return with_outcomes(home_view(counts, own, last, now, follow_ups=due,
+                                       help_article_url=self.context.settings.help_article_url),
+                             self._cached_outcomes(now))
+
+
+    def _cached_outcomes(self, now: datetime) -> OutcomesReport:
+        """The last four weeks' outcomes, shared like the counts (they change once a day at most)."""
+        with self._lock:
+            if self._outcomes is not None and time.monotonic() - self._outcomes[0] < self.ttl_seconds:
+                return self._outcomes[1]
+        with self.context.db.reading() as session:
+            report = home_report(session, now, self.context.settings.digest_tz)
+        with self._lock:
+            self._outcomes = (time.monotonic(), report)
+        return report
 
     def _cached_counts(self, session: Session, now: datetime) -> StuckCounts:
         with self._lock:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.context import BotContext
 from bot.features.digest.blocks import ListWriter, digest_blocks, digest_text, list_replies
+from bot.features.outcomes.blocks import outcomes_section
+from bot.features.outcomes.service import post_weekly_chart, weekly_report
 from commands.digest import (
     TREND_DAYS,
     ActToday,
@@ -165,13 +167,15 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
     listing = ListWriter()
     with context.db.reading() as session:  # seconds at a million customers: never hold the write lock
         digest = build_digest(session, run.day, run.channel, as_of, listing=listing)
+    outcomes = weekly_report(context, run.day, as_of)  # the outcomes weekday only, else None
     ts, recovered = run.ts, False
     if ts is None:
         ts = _find_in_channel(context, run) if interrupted else None
         recovered = ts is not None
         if ts is None:
             posted = client.chat_postMessage(
-                channel=run.channel, text=digest_text(digest), blocks=digest_blocks(digest),
+                channel=run.channel, text=digest_text(digest),
+                blocks=digest_blocks(digest) + outcomes_section(outcomes),
                 metadata=digest_metadata(run.day, 0), unfurl_links=False, unfurl_media=False,
             )
             ts = str(posted["ts"])
@@ -183,6 +187,7 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
         log.info("digest posted: day=%s channel=%s ts=%s total=%s recovered=%s", run.day, run.channel, ts,
                  digest.total, recovered)
     replies, csv = _post_list(context, run, ts, digest, listing, instance, interrupted=interrupted)
+    post_weekly_chart(context, run.channel, ts, run.day, outcomes)
     with context.db.transaction() as session:
         if not finish(session, run.id, by=instance, now=context.clock()):
             raise LeaseLost(f"digest {run.day} {run.channel}")
