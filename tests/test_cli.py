@@ -207,5 +207,6 @@ def test_serve_workers_must_be_a_small_number_and_socket_mode_runs_one(
     assert exited.value.code == 2 and "--workers must be a number from 1 to 64" in capsys.readouterr().err
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    monkeypatch.setenv("ALLOWED_USERS", "U0AGENT")
     assert main(["serve", "--workers", "2"]) == 2
     assert "Socket Mode runs one instance" in capsys.readouterr().err

@@ -7,6 +7,7 @@ Everything listens on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ import httpx
 from sqlalchemy import select
 
 from bot.context import utc_now
+from bot.features.post_steps.blocks import POST_REPLY_ACTION
 from bot.standins.helpdesk import HelpdeskStandIn
 from bot.standins.server import poll
 from bot.standins.slack_api import SlackStandIn
@@ -164,9 +166,20 @@ def click_post(serve: Serve, slack: SlackStandIn, customer: str, action_id: str,
         command = requests.slash_command("/reauth-check", f"{customer} {TICKET}", response_url=slack.response_url(key))
         assert http.post(f"{serve.base_url}/slack/events", content=command.body, headers=command.headers).is_success
         answer = slack.wait_for_responses(key, 1, timeout=30)[0]
+        opened_before = len(slack.calls_to("views.open"))
         click = requests.block_actions(action_id=action_id, value=button(answer, action_id)["value"],
                                        response_url=slack.response_url(f"{key}-click"))
         assert http.post(f"{serve.base_url}/slack/events", content=click.body, headers=click.headers).is_success
+        if action_id == POST_REPLY_ACTION:
+            # A reply to the customer is confirmed in a form that shows it first: the agent submits it.
+            view = slack.wait_for("views.open", opened_before + 1, 30)[-1].args["view"]
+            view = json.loads(view) if isinstance(view, str) else view
+            field = next(b for b in view["blocks"] if b.get("block_id") == "ticket")
+            values = {"ticket": {"value": {"type": "plain_text_input",
+                                           "value": field["element"].get("initial_value") or TICKET}}}
+            submit = requests.view_submission(view=view, state_values=values)
+            answered = http.post(f"{serve.base_url}/slack/events", content=submit.body, headers=submit.headers)
+            assert answered.is_success and answered.text == "", answered.text
     return answer
 
 
