@@ -317,15 +317,27 @@ class HelpdeskClient(ABC):
             return None
         return None if found is None else Posted(found, self.ticket_url(number))
 
-    def read_json(self, url: str, params: Mapping[str, str | int], *, ticket_id: str) -> object:
-        """GET ``url`` as the bot, with the post's retries; the JSON body, or `_CannotRead` / `_ReadRefused`."""
+    def _get(
+        self, url: str, params: Mapping[str, str | int] | None, *, ticket_id: str, policy: RetryPolicy,
+        timed_out: list[bool] | None = None,
+    ) -> httpx.Response | RetryLater:
+        """GET ``url`` as the bot under ``policy`` (a read is safe to repeat); a timeout is noted in ``timed_out``."""
         request = self.build_read(url)
 
         def send() -> httpx.Response:
-            return self._client.request("GET", request.url, params=dict(params), headers=dict(request.headers),
-                                        auth=request.auth)
+            try:
+                return self._client.request("GET", request.url, params=dict(params or {}),
+                                            headers=dict(request.headers), auth=request.auth)
+            except httpx.TimeoutException:
+                if timed_out is not None:
+                    timed_out.append(True)
+                raise
 
-        outcome = self._policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
+        return policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
+
+    def read_json(self, url: str, params: Mapping[str, str | int], *, ticket_id: str) -> object:
+        """GET ``url`` as the bot, with the post's retries; the JSON body, or `_CannotRead` / `_ReadRefused`."""
+        outcome = self._get(url, params, ticket_id=ticket_id, policy=self._policy)
         match outcome:
             case RetryLater():
                 raise _CannotRead(outcome)
@@ -423,20 +435,9 @@ class HelpdeskClient(ABC):
         return Requester(number, found, self.ticket_url(number), self.display_name, self.ticket_word)
 
     def _read(self, url: str, params: Mapping[str, str] | None, ticket_id: str) -> dict[str, object] | RequesterProblem:
-        request = self.build_read(url)
         timed_out: list[bool] = []
-
-        def send() -> httpx.Response:
-            try:
-                return self._client.request(
-                    "GET", request.url, params=dict(params or {}), headers=dict(request.headers), auth=request.auth
-                )
-            except httpx.TimeoutException:
-                timed_out.append(True)
-                raise
-
         policy = replace(self._policy, attempts=min(self._policy.attempts, READ_ATTEMPTS))
-        outcome = policy.run(send, helpdesk=self.display_name, ticket_id=ticket_id, idempotent=True)
+        outcome = self._get(url, params, ticket_id=ticket_id, policy=policy, timed_out=timed_out)
         if isinstance(outcome, RetryLater):
             return RequesterProblem.TIMED_OUT if timed_out else RequesterProblem.UNAVAILABLE
         if outcome.status_code in (401, 403):
