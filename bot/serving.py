@@ -44,6 +44,12 @@ log = logging.getLogger(__name__)
 THREADS = 8
 # Listener threads per process: the work Bolt runs after each ack (lookups, helpdesk and Slack calls).
 LISTENER_THREADS = 16
+# Database connections each process keeps open: as many as listener threads, so that under load a
+# transaction finds an open connection instead of opening one (a PostgreSQL backend to start, its plan
+# cache empty) and closing it again after one lookup; past that, a few more, closed once returned.
+# PostgreSQL's max_connections (100 by default) must cover POOL_SIZE + POOL_OVERFLOW per process.
+POOL_SIZE = LISTENER_THREADS
+POOL_OVERFLOW = 8
 # Kept from the grace for the last steps (giving back leases, closing the pool) after the waits.
 _RELEASE_MARGIN = 1.0
 
@@ -75,12 +81,19 @@ class Instance:
 
 def start_instance(settings: Settings, templates: Mapping[str, StepTemplate]) -> Instance:
     """Build one instance in this process (after any fork) and start its background workers."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, **pool_options(settings.database_url))
     db.ensure_schema(migrate=db.is_sqlite)
     context = build_context(settings, db=db, templates=templates)
     listeners = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     app = create_app(settings, context=context, listener_executor=listeners)
     return Instance(context, app, wsgi_app(app, db), start_workers(context), listeners)
+
+
+def pool_options(database_url: str) -> dict[str, Any]:
+    """The connection pool of one serving process (SQLite keeps SQLAlchemy's own)."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
 
 
 def _wait(task: Callable[[], object], deadline: float) -> bool:
