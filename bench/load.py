@@ -50,6 +50,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.outcomes import calibration
 from bench.populations import DEFAULT_SEED, customer_email, customer_id, postgres_population
 from bench.reauth_check import TimedSlackStandIn
 from bot.features.post_steps.blocks import POST_NOTE_ACTION
@@ -446,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process_counts = [int(n) for n in args.processes.split(",")]
     rates = [int(n) for n in args.rates.split(",")]
     say(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
-        f"Python {platform.python_version()}")
+        f"Python {platform.python_version()}, calibration loop {calibration():.2f} s (about 0.5 s on an idle core)")
     steps: list[Step] = []
     folder = Path("var/bench/load")
     folder.mkdir(parents=True, exist_ok=True)
@@ -485,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("\nCPU ms per answer (bot total = serve + its PostgreSQL backends):\n")
     for line in cpu_report(steps):
         say(line)
-    say(f"\nload average at the end: {os.getloadavg()[0]:.1f}; notes posted to the Zendesk stand-in: "
+    say(f"\nload average at the end: {os.getloadavg()[0]:.1f}, calibration loop {calibration():.2f} s; "
+        "notes posted to the Zendesk stand-in: "
         f"{sum(len(zendesk.notes(t)) for t in TICKETS)}")
     return 0
 
