@@ -77,6 +77,7 @@ class Instance:
         released = self.context.outbox.release_leases()
         log.info("drained: listeners_finished=%s workers_still_busy=%s leases_released=%s", finished, busy, released)
         self.context.db.dispose()
+        self.context.responses.close()
 
 
 def start_instance(settings: Settings, templates: Mapping[str, StepTemplate]) -> Instance:
