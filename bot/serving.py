@@ -31,6 +31,7 @@ from slack_bolt import App
 
 from bot.app import build_context, create_app
 from bot.context import BotContext
+from bot.features.post_steps.listeners import POSTING_THREADS
 from bot.periodic import Periodic
 from bot.server import WSGIApp, wsgi_app
 from bot.settings import Settings
@@ -44,12 +45,14 @@ log = logging.getLogger(__name__)
 THREADS = 8
 # Listener threads per process: the work Bolt runs after each ack (lookups, helpdesk and Slack calls).
 LISTENER_THREADS = 16
-# Database connections each process keeps open: as many as listener threads, so that under load a
-# transaction finds an open connection instead of opening one (a PostgreSQL backend to start, its plan
-# cache empty) and closing it again after one lookup; past that, a few more, closed once returned.
-# PostgreSQL's max_connections (100 by default) must cover POOL_SIZE + POOL_OVERFLOW per process.
-POOL_SIZE = LISTENER_THREADS
-POOL_OVERFLOW = 8
+# Database connections each process keeps open: one per thread that reads or writes during a request (the
+# listeners, and the posting threads of "Post steps"), so that under load a transaction finds an open
+# connection instead of opening one (a PostgreSQL backend to start, its plan cache empty) and closing it
+# after one lookup: the bench saw one opened every 6 answers with SQLAlchemy's default 5 + 10. A few more
+# past that for the background workers, closed once returned. PostgreSQL's max_connections (100 by
+# default) must cover POOL_SIZE + POOL_OVERFLOW per process.
+POOL_SIZE = LISTENER_THREADS + POSTING_THREADS
+POOL_OVERFLOW = 2
 # Kept from the grace for the last steps (giving back leases, closing the pool) after the waits.
 _RELEASE_MARGIN = 1.0
 
