@@ -18,7 +18,12 @@ runs against a database already populated by an earlier run (`--customers` must 
   that falls behind its schedule sends at once, and stops when the window ends);
 - ack: send to HTTP response, at the client; answer: send to the stand-in's receipt of the response_url post;
 - peak RSS: each serve process's high-water mark (VmHWM of the gunicorn worker, the process serving);
-- load generator: the CPU seconds this process used per second of the run (it shares the machine's cores).
+- load generator: the CPU seconds this process used per second of the run (it shares the machine's cores);
+- CPU ms per answer: the CPU time each component spent during the step, divided by the answers: the serve
+  processes (gunicorn masters and workers, exited workers included), this database's PostgreSQL backends
+  (read from /proc, so only for a server on this machine), the server's auxiliary processes (WAL writer,
+  checkpointer, ...: shared with any other database on that server), the client threads, and the stand-ins
+  (the rest of this process). CPU time, unlike latency, is barely changed by other load on the machine.
 """
 
 from __future__ import annotations
@@ -42,7 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
+from bench.outcomes import calibration
 from bench.populations import DEFAULT_SEED, customer_email, customer_id, postgres_population
 from bench.reauth_check import TimedSlackStandIn
 from bot.features.post_steps.blocks import POST_NOTE_ACTION
@@ -68,6 +76,8 @@ class Step:
     generator_cpu: float = 0.0  # CPU seconds per second
     rss_mb: list[float] = field(default_factory=list)
     wall: float = 0.0  # from the first send to the last client's stop (a late answer still counts)
+    cpu: dict[str, float] = field(default_factory=dict)  # component -> CPU seconds during the step
+    connections_opened: int = 0  # PostgreSQL backends of the database that started during the step
 
     @property
     def sustained(self) -> float:
@@ -141,11 +151,113 @@ def cluster(count: int, env: dict[str, str], folder: Path) -> Iterator[list[Serv
             process.stop()
 
 
+CPU_COMPONENTS = ("serve", "postgres backends", "postgres auxiliary", "clients", "stand-ins")
+_TICKS = os.sysconf("SC_CLK_TCK")
+_SAMPLE_SECONDS = 0.2
+
+
+def _stat(pid: int) -> tuple[int, float, float, str] | None:
+    """(ppid, own CPU seconds, reaped children's CPU seconds, command line) of a process, None once gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # from field 3 (state) on: the name may hold spaces
+    ppid, utime, stime, cutime, cstime = int(fields[1]), *(int(f) for f in fields[11:15])
+    return ppid, (utime + stime) / _TICKS, (cutime + cstime) / _TICKS, cmdline
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU seconds per component during one step, sampled from /proc every 0.2 s.
+
+    A serve process counts its workers, the live ones and (through the master's reaped-children time) those
+    that exited. PostgreSQL backends are the postmaster's children whose title names the database: each one's
+    last sample counts, so a backend that lived less than a sample apart is missed (`connections_opened`
+    says how many started)."""
+
+    def __init__(self, serve_pids: Sequence[int], database_url: str) -> None:
+        self.serve_pids = list(serve_pids)
+        self.database = make_url(database_url).database or ""
+        self.postmaster = _postmaster(database_url)
+        self._first: dict[tuple[str, int], float] = {}
+        self._last: dict[tuple[str, int], float] = {}
+        self._backends_at_start: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-meter", daemon=True)
+
+    def _sample(self) -> dict[tuple[str, int], float]:
+        seen: dict[tuple[str, int], float] = {}
+        for master in self.serve_pids:
+            found = _stat(master)
+            if found is not None:
+                seen[("serve", master)] = found[1] + found[2]
+            for worker in _children(master):
+                stat = _stat(worker)
+                if stat is not None:
+                    seen[("serve", worker)] = stat[1]
+        if self.postmaster is not None:
+            for child in _children(self.postmaster):
+                stat = _stat(child)
+                if stat is None:
+                    continue
+                # A backend's title: "postgres: [cluster: ]user database host(port) state".
+                words = stat[3].split()
+                kind = "postgres backends" if self.database in words else "postgres auxiliary"
+                if kind == "postgres auxiliary" and len(words) > 3 and "(" in stat[3]:
+                    continue  # another database's backend: another helper's work, not this load's
+                seen[(kind, child)] = stat[1]
+        return seen
+
+    def _run(self) -> None:
+        while not self._stop.wait(_SAMPLE_SECONDS):
+            self._last.update(self._sample())
+
+    def start(self) -> None:
+        self._first = self._sample()
+        self._last = dict(self._first)
+        self._backends_at_start = {pid for kind, pid in self._first if kind == "postgres backends"}
+        self._thread.start()
+
+    def stop(self) -> tuple[dict[str, float], int]:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._sample())
+        totals = dict.fromkeys(CPU_COMPONENTS[:3], 0.0)
+        for key, seconds in self._last.items():
+            totals[key[0]] += seconds - self._first.get(key, 0.0)
+        if self.postmaster is None:
+            totals["postgres backends"] = totals["postgres auxiliary"] = float("nan")
+        opened = {pid for kind, pid in self._last if kind == "postgres backends"} - self._backends_at_start
+        return totals, len(opened)
+
+
+def _postmaster(database_url: str) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine and /proc shows it."""
+    url = make_url(database_url).set(drivername="postgresql")
+    try:
+        with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
+            row = connection.execute("SELECT pg_backend_pid()").fetchone()
+    except psycopg.Error:
+        return None
+    stat = _stat(int(row[0])) if row else None
+    return stat[0] if stat is not None else None
+
+
 class Load:
     """Sends signed requests round robin over the processes; times acks here and answers at the stand-in."""
 
-    def __init__(self, processes: list[ServeProcess], slack: TimedSlackStandIn, customers: int, seed: int) -> None:
+    def __init__(self, processes: list[ServeProcess], slack: TimedSlackStandIn, customers: int, seed: int,
+                 database_url: str) -> None:
         self.processes = processes
+        self.database_url = database_url
         self.slack = slack
         self.customers = customers
         self.requests = SlackRequests(SECRET)
@@ -199,12 +311,16 @@ class Load:
         sent: list[tuple[str, float]] = []
         lock = threading.Lock()
 
+        client_cpu: list[float] = []
+
         def client(index: int) -> None:
             next_at = time.perf_counter() + interval * index / clients
             with httpx.Client(trust_env=False, timeout=30) as http:
                 while True:
                     now = time.perf_counter()
                     if max(now, next_at) >= stop_at:  # a client behind its schedule stops on time all the same
+                        with lock:
+                            client_cpu.append(time.thread_time())
                         return
                     if next_at > now:
                         time.sleep(next_at - now)
@@ -226,6 +342,8 @@ class Load:
                         else:
                             step.failed += 1
 
+        meter = CpuMeter([process.process.pid for process in self.processes], self.database_url)
+        meter.start()
         cpu_before = _cpu_seconds()
         started = time.perf_counter()
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
@@ -242,7 +360,11 @@ class Load:
                 step.unanswered += 1
                 continue
             step.answers.append(arrived - began)
-        step.generator_cpu = (_cpu_seconds() - cpu_before) / wall
+        generator = _cpu_seconds() - cpu_before
+        step.cpu, step.connections_opened = meter.stop()
+        step.cpu["clients"] = sum(client_cpu)
+        step.cpu["stand-ins"] = generator - sum(client_cpu)  # the rest of this process: the stand-ins' threads
+        step.generator_cpu = generator / wall
         step.rss_mb = [process.peak_rss_mb() for process in self.processes]
 
 
@@ -279,6 +401,22 @@ def report(steps: list[Step]) -> list[str]:
     return lines
 
 
+def cpu_report(steps: list[Step]) -> list[str]:
+    """CPU milliseconds per answer, by component: what each answer costs, whatever else the machine runs."""
+    lines = [
+        "| processes | target/s | answers | " + " | ".join(CPU_COMPONENTS) + " | bot total | PG connections opened |",
+        "|---:|---:|---:|" + "---:|" * (len(CPU_COMPONENTS) + 2),
+    ]
+    for step in steps:
+        answers = max(1, len(step.answers))
+        per = {name: step.cpu.get(name, float("nan")) * 1000 / answers for name in CPU_COMPONENTS}
+        bot = per["serve"] + per["postgres backends"]
+        lines.append(f"| {step.processes} | {step.rate} | {len(step.answers)} | "
+                     + " | ".join(f"{per[name]:.1f}" for name in CPU_COMPONENTS)
+                     + f" | {bot:.1f} | {step.connections_opened} |")
+    return lines
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -309,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process_counts = [int(n) for n in args.processes.split(",")]
     rates = [int(n) for n in args.rates.split(",")]
     say(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
-        f"Python {platform.python_version()}")
+        f"Python {platform.python_version()}, calibration loop {calibration():.2f} s (about 0.5 s on an idle core)")
     steps: list[Step] = []
     folder = Path("var/bench/load")
     folder.mkdir(parents=True, exist_ok=True)
@@ -324,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "HELPDESK_API_TOKEN": zendesk.api_token, "LOG_LEVEL": "WARNING"}
         for count in process_counts:
             with cluster(count, env, folder) as processes:
-                load = Load(processes, slack, args.customers, args.seed + count)
+                load = Load(processes, slack, args.customers, args.seed + count, database_url)
                 clicks_needed = int(max(rates) * args.duration * args.clicks * len(rates)) + 10
                 say(f"{count} process(es): warming up ({min(clicks_needed, 400)} checks with a ticket)...")
                 load.warm_up(min(clicks_needed, 400))
@@ -335,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     load.run(step, args.clients, args.clicks)
                     steps.append(step)
                     say(report([step])[-1])
+                    say(cpu_report([step])[-1])
                     if step.sustained < 0.9 * rate:
                         say("  the processes no longer keep up: stopping the rise")
                         break
@@ -344,7 +483,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     say()
     for line in report(steps):
         say(line)
-    say(f"\nload average at the end: {os.getloadavg()[0]:.1f}; notes posted to the Zendesk stand-in: "
+    say("\nCPU ms per answer (bot total = serve + its PostgreSQL backends):\n")
+    for line in cpu_report(steps):
+        say(line)
+    say(f"\nload average at the end: {os.getloadavg()[0]:.1f}, calibration loop {calibration():.2f} s; "
+        "notes posted to the Zendesk stand-in: "
         f"{sum(len(zendesk.notes(t)) for t in TICKETS)}")
     return 0
 

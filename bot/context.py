@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
+from bot.answers import ResponseUrls
 from bot.settings import Settings
 from models import Database
 
@@ -33,5 +34,7 @@ class BotContext:
     helpdesk: Helpdesk | None = None
     # The canned steps by template name, loaded and checked at start-up (post_steps.template_files).
     templates: Mapping[str, StepTemplate] = field(default_factory=dict)
+    # Slash command answers, posted over connections kept open (closed by serve's drain).
+    responses: ResponseUrls = field(default_factory=ResponseUrls)
     # Set by build_context: the outbox's deliveries need the context itself.
     outbox: Outbox = field(init=False)

@@ -31,6 +31,7 @@ from slack_bolt import App
 
 from bot.app import build_context, create_app
 from bot.context import BotContext
+from bot.features.post_steps.listeners import POSTING_THREADS
 from bot.periodic import Periodic
 from bot.server import WSGIApp, wsgi_app
 from bot.settings import Settings
@@ -44,6 +45,14 @@ log = logging.getLogger(__name__)
 THREADS = 8
 # Listener threads per process: the work Bolt runs after each ack (lookups, helpdesk and Slack calls).
 LISTENER_THREADS = 16
+# Database connections each process keeps open: one per thread that reads or writes during a request (the
+# listeners, and the posting threads of "Post steps"), so that under load a transaction finds an open
+# connection instead of opening one (a PostgreSQL backend to start, its plan cache empty) and closing it
+# after one lookup: the bench saw one opened every 6 answers with SQLAlchemy's default 5 + 10. A few more
+# past that for the background workers, closed once returned. PostgreSQL's max_connections (100 by
+# default) must cover POOL_SIZE + POOL_OVERFLOW per process.
+POOL_SIZE = LISTENER_THREADS + POSTING_THREADS
+POOL_OVERFLOW = 2
 # Kept from the grace for the last steps (giving back leases, closing the pool) after the waits.
 _RELEASE_MARGIN = 1.0
 
@@ -71,16 +80,24 @@ class Instance:
         released = self.context.outbox.release_leases()
         log.info("drained: listeners_finished=%s workers_still_busy=%s leases_released=%s", finished, busy, released)
         self.context.db.dispose()
+        self.context.responses.close()
 
 
 def start_instance(settings: Settings, templates: Mapping[str, StepTemplate]) -> Instance:
     """Build one instance in this process (after any fork) and start its background workers."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, **pool_options(settings.database_url))
     db.ensure_schema(migrate=db.is_sqlite)
     context = build_context(settings, db=db, templates=templates)
     listeners = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     app = create_app(settings, context=context, listener_executor=listeners)
     return Instance(context, app, wsgi_app(app, db), start_workers(context), listeners)
+
+
+def pool_options(database_url: str) -> dict[str, Any]:
+    """The connection pool of one serving process (SQLite keeps SQLAlchemy's own)."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
 
 
 def _wait(task: Callable[[], object], deadline: float) -> bool:

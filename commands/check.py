@@ -121,6 +121,9 @@ class CaseFile:
     customer: Customer
     authorizations: tuple[Authorization, ...]
     procedures: tuple[Procedure, ...]
+    # The customer has an open escalated case: read with the case file, so that a check of a customer
+    # without one (nearly every check) needs no second transaction to learn it.
+    escalated: bool = False
 
 
 class CaseRecords(Protocol):
@@ -149,6 +152,7 @@ class Report:
     now: datetime
     ticket_ref: str | None = None
     requester: Requester | None = None  # when found through the ticket's requester: the e-mail used, the ticket
+    escalated: bool = False  # an open case when the case file was read (the case itself may change after)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def build_report(case_file: CaseFile, now: datetime, ticket_ref: str | None = No
         recommendation=recommend(case, now),
         now=now,
         ticket_ref=ticket_ref,
+        escalated=case_file.escalated,
     )
 
 

@@ -140,8 +140,10 @@ def open_escalation(
 
 
 def open_escalation_of(session: Session, customer_id: str) -> Escalation | None:
+    # The predicate as text, not a parameter: only then can PostgreSQL use the partial index on open cases
+    # (a prepared statement's generic plan cannot see a parameter's value, and scans every case ever).
     row = session.scalars(
-        select(EscalationRow).where(EscalationRow.customer_id == customer_id, EscalationRow.status == Status.OPEN)
+        select(EscalationRow).where(EscalationRow.customer_id == customer_id, text(f"escalations.{OPEN}"))
     ).one_or_none()
     return to_escalation(row) if row else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, assert_never
 
@@ -61,14 +62,15 @@ def register(app: App, context: BotContext) -> None:
         ack()
         user = str(command.get("user_id", ""))
         channel = command.get("channel_id")
+        reply = context.responses.replier(str(command.get("response_url") or "")) or respond
         if ticket_to_look_up(query) is not None:
             # A ticket may send the lookup to the helpdesk: off the Bolt workers that ack everyone else.
-            helpdesk_lookups.submit(look_up_and_answer, query, text, user, channel, respond, client)
+            helpdesk_lookups.submit(look_up_and_answer, query, text, user, channel, reply, client)
         else:
-            look_up_and_answer(query, text, user, channel, respond, client)
+            look_up_and_answer(query, text, user, channel, reply, client)
 
     def look_up_and_answer(
-        query: Query, text: str, user: str, channel: str | None, respond: Respond, client: WebClient
+        query: Query, text: str, user: str, channel: str | None, respond: Callable[..., Any], client: WebClient
     ) -> None:
         try:
             outcome = run_check(context, text, agent=user, cache=requesters)
