@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from hashlib import blake2b
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from commands.check import EnrollmentStatus
@@ -184,9 +185,9 @@ def read_header(source: str, reader: Iterator[list[str]]) -> CsvHeader:
 
 
 def read_records(source: str, reader: Any, header: CsvHeader, errors: ErrorLog) -> Iterator[tuple[int, list[str]]]:
-    """(line, fields) of each row past the header: the header's columns of `COLUMNS[kind]`, in that order and
-    stripped. Blank rows are skipped; a row of the wrong width goes to `errors`."""
-    positions, width = header.positions, header.width
+    """(line, record) of each row past the header, as the CSV reader split it. Blank rows are skipped; a row of
+    the wrong width goes to `errors`."""
+    first, width = header.positions[0], header.width
     while True:
         try:
             record = next(reader)
@@ -199,39 +200,51 @@ def read_records(source: str, reader: Any, header: CsvHeader, errors: ErrorLog) 
                                                 "of the file was not read")
             return
         line = reader.line_num
-        if len(record) != width or not record[positions[0]]:
+        if len(record) != width or not record[first]:
             if not any(field.strip() for field in record):
                 continue
             if len(record) != width:
                 errors.add(source, line, f"{len(record)} fields, the header has {width}")
                 continue
-        yield line, [record[i].strip() for i in positions]
+        yield line, record
 
 
 def read_rows(
     source: str, reader: Any, header: CsvHeader, errors: ErrorLog, now: datetime
 ) -> Iterator[ImportRow]:
     """Each good row of a `csv.reader` past its header; each bad one goes to `errors` with its line."""
-    parse = row_parser(header.kind, source, errors, now)
-    for line, fields in read_records(source, reader, header, errors):
-        row = parse(line, fields)
-        if row is not None:
-            yield row
+    read = row_reader(header, source, errors, now)
+    for line, record in read_records(source, reader, header, errors):
+        if (found := read(line, record)) is not None:
+            yield found[0]
 
 
-def row_parser(
-    kind: ImportKind, source: str, errors: ErrorLog, now: datetime
-) -> Callable[[int, list[str]], ImportRow | None]:
-    """Checks and converts one row's fields (from `read_records`): the row, or None with its error logged."""
-    parse = _PARSERS[kind]
+def row_reader(
+    header: CsvHeader, source: str, errors: ErrorLog, now: datetime
+) -> Callable[[int, list[str]], tuple[ImportRow, int] | None]:
+    """Checks and converts one record (from `read_records`): the row and its fingerprint, or None with the
+    row's error logged."""
+    parse, positions = _PARSERS[header.kind], header.positions
+    raw = itemgetter(*positions)
 
-    def parsed(line: int, fields: list[str]) -> ImportRow | None:
+    def read(line: int, record: list[str]) -> tuple[ImportRow, int] | None:
         try:
-            return parse(line, fields, now)
+            row = parse(line, [record[i].strip() for i in positions], now)
         except _BadValue as exc:
             errors.add(source, line, str(exc))
             return None
-    return parsed
+        return row, fingerprint(raw(record))
+    return read
+
+
+def key_reader(header: CsvHeader) -> Callable[[list[str]], tuple[str, int]]:
+    """One record's key (its first column, an id) and fingerprint, unchecked: what a re-import compares with
+    the stored rows before reading any row in full."""
+    first, raw = header.positions[0], itemgetter(*header.positions)
+
+    def key(record: list[str]) -> tuple[str, int]:
+        return record[first].strip(), fingerprint(raw(record))
+    return key
 
 
 # Change it when a release reads some field differently (a new scope form, a stricter check): every row then
@@ -239,10 +252,11 @@ def row_parser(
 FINGERPRINT_VERSION = b"reauth-import-1"
 
 
-def fingerprint(fields: list[str]) -> int:
-    """A row's fields (from `read_records`) as a signed 64-bit number: the same fields give the same number
+def fingerprint(fields: Iterable[str]) -> int:
+    """A row's fields, as written in the file, as a signed 64-bit number: the same fields give the same number
     in every process and release, so an import can tell a row that is exactly as it was last imported
-    without checking it again. 64 bits of BLAKE2b: two different rows share one by chance once in 10^19."""
+    without checking it again (a field written differently, even by a space, is read again). 64 bits of
+    BLAKE2b: a changed row keeps its old number by chance once in 10^19."""
     # Joined by NUL, which `decoded_lines` keeps out of every field, so no two rows join to the same text.
     digest = blake2b("\x00".join(fields).encode(), digest_size=8, person=FINGERPRINT_VERSION).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -40,10 +40,10 @@ from commands.imports import (
     RowError,
     SubscriptionImport,
     decoded_lines,
-    fingerprint,
+    key_reader,
     read_header,
     read_records,
-    row_parser,
+    row_reader,
 )
 from models import customer_summary
 from models.db import Database
@@ -181,7 +181,6 @@ class ImportBatch:
         self._pos = 0
         self._created: set[ImportKind] = set()
         self._keyed: set[ImportKind] = set()
-        self._keys_indexed: set[ImportKind] = set()
         self._sources: list[str] = []
         # ON COMMIT DROP on PostgreSQL; SQLite has none, so `apply` drops them (a rollback undoes them anyway).
         self._on_commit = "" if self.sqlite else " ON COMMIT DROP"
@@ -253,21 +252,19 @@ class ImportBatch:
         """The lines of `source` (staged by `load_keys`) whose row is new or differs from the stored one's
         fingerprint, in order; read a page at a time, so a file of new rows stays in flat memory."""
         table = _TABLES[kind]
-        if kind not in self._keys_indexed:
-            self._exec(f"CREATE INDEX {table.keys_staging}_line ON {table.keys_staging} (source, line)")
-            self._keys_indexed.add(kind)
         key = table.keys[0]
         after = 0
         while True:
-            page = [line for (line,) in self._exec(
-                f"SELECT k.line FROM {table.keys_staging} k LEFT JOIN {table.target} t ON t.{key} = k.{key} "
-                f"WHERE k.source = {self._source(source)} AND k.line > {after} "
+            # In `pos` order, which is the file's line order: pages walk the staging table's own key.
+            page = self._exec(
+                f"SELECT k.pos, k.line FROM {table.keys_staging} k LEFT JOIN {table.target} t ON t.{key} = k.{key} "
+                f"WHERE k.pos > {after} AND k.source = {self._source(source)} "
                 f"AND (t.{key} IS NULL OR t.{_FINGERPRINT} {self._differs} k.{_FINGERPRINT}) "
-                f"ORDER BY k.line LIMIT {_BATCH}")]
-            yield from page
+                f"ORDER BY k.pos LIMIT {_BATCH}").all()
+            yield from (line for _, line in page)
             if len(page) < _BATCH:
                 return
-            after = page[-1]
+            after = page[-1][0]
 
     def _flusher(self, staging: str, names: Sequence[str], batch: list[tuple[Any, ...]]) -> Callable[[], None]:
         """Writes `batch` into the staging table and empties it: executemany on SQLite, COPY on PostgreSQL."""
@@ -394,7 +391,6 @@ class ImportBatch:
                 self._exec(f"DROP TABLE temp.{_TABLES[kind].keys_staging}")
         self._created.clear()
         self._keyed.clear()
-        self._keys_indexed.clear()
         return Changes(new, changed)
 
     def _old_names(self, table: _Table) -> list[str]:
@@ -463,11 +459,11 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
     first. A file with an unreadable row gets every row checked, so that every bad row is listed.
     """
     source, kind = path.name, header.kind
-    parse = row_parser(kind, source, errors, now)
+    read = row_reader(header, source, errors, now)
     if not batch.has_fingerprints(kind):
-        records = read_records(source, reader, header, errors)
-        return batch.load(kind, source, _parsed(records, parse), errors)
-    keys = ((line, fields[0], fingerprint(fields)) for line, fields in read_records(source, reader, header, errors))
+        return batch.load(kind, source, _read(read_records(source, reader, header, errors), read), errors)
+    key = key_reader(header)
+    keys = ((line, *key(record)) for line, record in read_records(source, reader, header, errors))
     count = batch.load_keys(kind, source, keys, errors)
     wanted: Iterator[int] | None = None
     if not errors:
@@ -482,18 +478,17 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
         reread = csv.reader(decoded_lines(source, again, seen))
         read_header(source, reread)
         records = read_records(source, reread, header, seen)
-        batch.load(kind, source, _parsed(_only(records, wanted) if wanted else records, parse), errors)
+        batch.load(kind, source, _read(_only(records, wanted) if wanted else records, read), errors)
     return count
 
 
 _Records = Iterable[tuple[int, list[str]]]
 
 
-def _parsed(records: _Records, parse: Callable[[int, list[str]], ImportRow | None]) -> Iterator[Staged]:
-    for line, fields in records:
-        row = parse(line, fields)
-        if row is not None:
-            yield row, fingerprint(fields)
+def _read(records: _Records, read: Callable[[int, list[str]], Staged | None]) -> Iterator[Staged]:
+    for line, record in records:
+        if (staged := read(line, record)) is not None:
+            yield staged
 
 
 def _only(records: _Records, lines: Iterator[int]) -> Iterator[tuple[int, list[str]]]:
