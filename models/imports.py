@@ -246,6 +246,7 @@ class ImportBatch:
                 flush()
         if batch and not errors:
             flush()
+        self._analyze(table.keys_staging)
         return count
 
     def changed_lines(self, kind: ImportKind, source: str) -> Iterator[int]:
@@ -286,6 +287,12 @@ class ImportBatch:
             batch.clear()
         return copy
 
+    def _analyze(self, staging: str) -> None:
+        """PostgreSQL plans a temporary table it has no statistics for as a few rows: a million staged rows
+        then meet nested loops and full scans per page. ANALYZE samples it (SQLite's planner needs none)."""
+        if not self.sqlite:
+            self._exec(f"ANALYZE {staging}")
+
     def _source(self, source: str) -> int:
         """The number staged rows carry for their file, the same in every pass over it."""
         if source not in self._sources:
@@ -322,6 +329,7 @@ class ImportBatch:
             self._create(kind)
             keys = ", ".join(table.keys)
             self._exec(f"CREATE INDEX {table.staging}_key ON {table.staging} ({keys})")
+            self._analyze(table.staging)
             # Every row's key is in the keys table when there is one; the staged rows are only those changed.
             self._repeats(table, table.keys_staging if kind in self._keyed else table.staging, errors)
             if "customer_id" in table.columns:

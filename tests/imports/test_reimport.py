@@ -157,3 +157,24 @@ def test_the_sync_clears_the_fingerprints_of_what_it_writes(db: Database, tmp_pa
     import_file(db, authorizations, now=NOW)
     with db.transaction() as session:
         assert session.get_one(AuthorizationRow, "A1").status == "active"
+
+
+def test_more_changed_rows_than_one_page_are_all_read_again(db: Database, tmp_path: Path) -> None:
+    # Changed lines come from the database a page (5,000) at a time: three pages here, the last one partial.
+    rows = 11_003
+
+    def authorizations(status: str) -> str:
+        lines = [f"Z{n:06d},C{1 + n % 4},{status},2026-06-01T00:00:00Z,{FULL_SCOPE},," for n in range(rows)]
+        return "authorization_id,customer_id,status,granted_at,scope,authorized_end,revoked_at\n" + "\n".join(lines)
+
+    customers = write(tmp_path, "customers.csv", CUSTOMERS)
+    import_files(db, [customers, write(tmp_path, "authorizations.csv", authorizations("revoked"))], now=NOW)
+    last = f"Z{rows - 1:06d},C{1 + (rows - 1) % 4}"
+    changed = authorizations("pending").replace(f"{last},pending", f"{last},pendng")
+    errors = refused(db, write(tmp_path, "authorizations.csv", changed))
+    assert [(line, message[:16]) for _, line, message in errors] == [(rows + 1, "status 'pendng' ")]
+    import_file(db, write(tmp_path, "authorizations.csv", authorizations("pending")), now=NOW)
+    with db.transaction() as session:
+        statuses = session.execute(select(AuthorizationRow.status).where(AuthorizationRow.id.like("Z%"))).scalars()
+        assert sorted(set(statuses)) == ["pending"]
+        assert session.get_one(CustomerRow, "C1").live_authorizations == len(range(0, rows, 4))
