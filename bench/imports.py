@@ -9,7 +9,13 @@ and an authorizations file of N rows, then, each in a child process so `ru_maxrs
   no upsert, no summary): the least any importer of this file pays;
 - first import: `reauth-bot import customers.csv authorizations.csv` into a fresh, migrated database;
 - re-import: the same command again, nothing changed;
+- re-import, 1% changed: the same customers and an authorizations file with every 100th row's status changed
+  (the daily export a cron job imports);
 - bad row near the end: the same files with one bad row 10 rows before the end: nothing written.
+
+Each step reports its wall time and its CPU time (user + system, from `wait4`), and a fixed pure-Python loop
+is timed before and after (`calibration`, about 0.5 s on an idle core): on a shared machine CPU time and
+the calibration say what the wall time cannot.
 
 Targets (issue 11): first import <= 30 s and <= 10x the floor; re-import <= 1/3 of the first import;
 peak RSS < 200 MB whatever the size.
@@ -86,8 +92,38 @@ def with_bad_row(directory: Path, authorizations_path: Path) -> Path:
     return bad
 
 
+def with_changes(directory: Path, authorizations_path: Path, every: int = 100) -> Path:
+    """The same file with the status of every `every`-th row changed (active and pending swapped, any other
+    made active), streamed."""
+    changed = directory / f"authorizations-changed-{every}.csv"
+    if changed.exists():
+        return changed
+    swap = {b"active": b"pending", b"pending": b"active"}
+    with authorizations_path.open("rb") as source, changed.open("wb") as target:
+        for number, line in enumerate(source):
+            if number and number % every == 0:
+                fields = line.split(b",")
+                fields[2] = swap.get(fields[2], b"active")
+                line = b",".join(fields)
+            target.write(line)
+    return changed
+
+
+def calibration() -> float:
+    """Seconds for a fixed pure-Python loop: how much CPU this machine gives a process right now."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(10_000_000):
+        total += n
+    return round(time.perf_counter() - started, 2)
+
+
+_CPU: dict[str, float] = {}
+
+
 def _child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """Run in a child process; (seconds, its own peak RSS in MB, exit code)."""
+    """Run in a child process; (seconds, its own peak RSS in MB, exit code). Its CPU seconds are kept in
+    `_CPU` under its arguments."""
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code, *args], env={**os.environ, **(env or {})},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -95,6 +131,7 @@ def _child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[fl
     errors = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
+    _CPU[" ".join(args)] = usage.ru_utime + usage.ru_stime
     code_ = os.waitstatus_to_exitcode(status)
     child.returncode = code_
     if code_ not in (0, 1):
@@ -125,9 +162,11 @@ def main() -> None:
     directory = CACHE_DIR / f"imports-{args.authorizations}"
     customers, authorizations = generate(directory, args.authorizations)
     bad = with_bad_row(directory, authorizations)
+    changed = with_changes(directory, authorizations)
     results: dict[str, object] = {"authorizations": args.authorizations, "database": args.database,
                                   "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                             f"load {os.getloadavg()[0]:.1f}"}
+                                             f"load {os.getloadavg()[0]:.1f}",
+                                  "calibration_before_s": calibration()}
     with tempfile.TemporaryDirectory(dir=CACHE_DIR) as scratch:
         floor_s, _, _ = _child(FLOOR, str(authorizations), str(Path(scratch) / "floor.db"))
         results["floor_s"] = round(floor_s, 2)
@@ -140,16 +179,27 @@ def main() -> None:
             _child(UPGRADE, env=env)
             bad_s, bad_mb, bad_code = _child(IMPORT, str(customers), str(bad), env=env)
             first_s, first_mb, first_code = _child(IMPORT, str(customers), str(authorizations), env=env)
+            first_cpu = _CPU[f"{customers} {authorizations}"]
             again_s, again_mb, again_code = _child(IMPORT, str(customers), str(authorizations), env=env)
+            again_cpu = _CPU[f"{customers} {authorizations}"]
+            changed_s, changed_mb, changed_code = _child(IMPORT, str(customers), str(changed), env=env)
         finally:
             if drop:
                 drop()
-    assert (bad_code, first_code, again_code) == (1, 0, 0), (bad_code, first_code, again_code)
+    codes = (bad_code, first_code, again_code, changed_code)
+    assert codes == (1, 0, 0, 0), codes
     results.update({
         "bad_row_near_end_s": round(bad_s, 2), "first_import_s": round(first_s, 2),
-        "reimport_unchanged_s": round(again_s, 2), "first_vs_floor": round(first_s / floor_s, 1),
+        "reimport_unchanged_s": round(again_s, 2), "reimport_1pct_changed_s": round(changed_s, 2),
+        "cpu_s": {"floor": round(_CPU[f"{authorizations} {Path(scratch) / 'floor.db'}"], 2),
+                  "bad_row": round(_CPU[f"{customers} {bad}"], 2), "first": round(first_cpu, 2),
+                  "reimport": round(again_cpu, 2), "reimport_1pct_changed": round(_CPU[f"{customers} {changed}"], 2)},
+        "first_vs_floor": round(first_s / floor_s, 1),
         "reimport_vs_first": round(again_s / first_s, 2),
-        "peak_rss_mb": {"bad_row": round(bad_mb), "first": round(first_mb), "reimport": round(again_mb)},
+        "reimport_vs_first_cpu": round(again_cpu / first_cpu, 2),
+        "peak_rss_mb": {"bad_row": round(bad_mb), "first": round(first_mb), "reimport": round(again_mb),
+                        "reimport_1pct_changed": round(changed_mb)},
+        "calibration_after_s": calibration(),
     })
     print(json.dumps(results, indent=2))
 

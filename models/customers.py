@@ -11,6 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base
 from models.function_blocks import function_block_mask
 
+# Every writer of an imported column other than `reauth-bot import` sets it to NULL (the Green Button sync
+# does), or a re-import of the same line would leave that writer's change in place.
+_FINGERPRINT_DOC = (
+    "commands.imports.fingerprint of the CSV fields the row was last imported from; NULL when another writer "
+    "wrote it since. A re-import reads and checks only the rows whose fields differ from it."
+)
+
 
 class CustomerRow(Base):
     __tablename__ = "customers"
@@ -33,6 +40,7 @@ class CustomerRow(Base):
     live_earliest_end: Mapped[datetime | None] = mapped_column()
     first_procedure_at: Mapped[datetime | None] = mapped_column()
     last_procedure_at: Mapped[datetime | None] = mapped_column()
+    import_fingerprint: Mapped[int | None] = mapped_column(BigInteger, doc=_FINGERPRINT_DOC)
 
 
 def _function_blocks_of(context: DefaultExecutionContext) -> int:
@@ -52,6 +60,7 @@ class AuthorizationRow(Base):
     # The scope's function blocks as a bitmask (models.function_blocks), so the digest judges scopes in
     # SQL exactly as parse_scope does; filled from `scope` whenever a writer does not give it.
     function_blocks: Mapped[int] = mapped_column(BigInteger, default=_function_blocks_of, server_default="0")
+    import_fingerprint: Mapped[int | None] = mapped_column(BigInteger, doc=_FINGERPRINT_DOC)
 
 
 class ProcedureRow(Base):

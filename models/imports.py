@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,13 +40,18 @@ from commands.imports import (
     RowError,
     SubscriptionImport,
     decoded_lines,
+    key_reader,
     read_header,
-    read_rows,
+    read_records,
+    row_reader,
 )
 from models import customer_summary
 from models.db import Database
 from models.function_blocks import function_block_mask
 from models.history import record_transitions
+
+# A row to stage, with the fingerprint of the CSV fields it was read from (None when it comes from elsewhere).
+Staged = tuple[ImportRow, int | None]
 
 # Rows per executemany / COPY flush: large enough to amortise the round trip, small enough to stay flat.
 _BATCH = 5_000
@@ -67,6 +73,9 @@ class _Table:
     keys: tuple[str, ...]  # the stored table's unique key
     times: tuple[str, ...]  # columns holding times
     old: tuple[str, ...] = ()  # stored columns kept next to the new values in the changes table
+    # Rows keep the fingerprint of the CSV fields they were imported from (`import_fingerprint`, the last
+    # column), so a re-import checks and stages only the rows that differ (`load_keys`, `changed_lines`).
+    fingerprinted: bool = False
 
     @property
     def staging(self) -> str:
@@ -77,20 +86,26 @@ class _Table:
         return f"import_{self.target}_changes"
 
     @property
+    def keys_staging(self) -> str:
+        return f"import_{self.target}_keys"
+
+    @property
     def compared(self) -> tuple[str, ...]:
         return tuple(c for c in self.columns if c not in self.keys)
 
 
+_FINGERPRINT = "import_fingerprint"
 _TABLES: dict[ImportKind, _Table] = {
     ImportKind.CUSTOMERS: _Table(
         "customers",
-        ("id", "email", "email_key", "name", "utility", "enrollment_status", "last_data_at"),
-        ("id",), ("last_data_at",), ("enrollment_status", "last_data_at"),
+        ("id", "email", "email_key", "name", "utility", "enrollment_status", "last_data_at", _FINGERPRINT),
+        ("id",), ("last_data_at",), ("enrollment_status", "last_data_at"), fingerprinted=True,
     ),
     ImportKind.AUTHORIZATIONS: _Table(
         "authorizations",
-        ("id", "customer_id", "status", "granted_at", "scope", "function_blocks", "authorized_end", "revoked_at"),
-        ("id",), ("granted_at", "authorized_end", "revoked_at"), ("customer_id", "status"),
+        ("id", "customer_id", "status", "granted_at", "scope", "function_blocks", "authorized_end", "revoked_at",
+         _FINGERPRINT),
+        ("id",), ("granted_at", "authorized_end", "revoked_at"), ("customer_id", "status"), fingerprinted=True,
     ),
     ImportKind.PROCEDURES: _Table(
         "procedures", ("customer_id", "sent_at", "ticket_id", "agent"), ("customer_id", "sent_at", "ticket_id"),
@@ -104,7 +119,7 @@ _SQL_TYPES = {"id": "VARCHAR(64)", "customer_id": "VARCHAR(64)", "email": "VARCH
               "email_key": "VARCHAR(320)", "name": "VARCHAR(200)", "utility": "VARCHAR(8)",
               "enrollment_status": "VARCHAR(16)", "status": "VARCHAR(16)", "scope": "TEXT",
               "function_blocks": "BIGINT", "ticket_id": "VARCHAR(64)", "agent": "VARCHAR(64)",
-              "resource_uri": "VARCHAR(1000)"}
+              "resource_uri": "VARCHAR(1000)", _FINGERPRINT: "BIGINT"}
 
 
 def _converter(kind: ImportKind, sqlite: bool) -> Callable[[Any], tuple[Any, ...]]:
@@ -165,48 +180,128 @@ class ImportBatch:
         self.sqlite = session.get_bind().dialect.name == "sqlite"
         self._pos = 0
         self._created: set[ImportKind] = set()
+        self._keyed: set[ImportKind] = set()
         self._sources: list[str] = []
+        # ON COMMIT DROP on PostgreSQL; SQLite has none, so `apply` drops them (a rollback undoes them anyway).
+        self._on_commit = "" if self.sqlite else " ON COMMIT DROP"
+        self._differs = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
 
     # --- loading ------------------------------------------------------------------------------------
 
-    def load(self, kind: ImportKind, source: str, rows: Iterable[ImportRow], errors: ErrorLog) -> int:
-        """Stage `rows` (streamed, in batches); returns how many. Once `errors` holds anything, rows are
-        still read (so every bad row is listed) but no longer staged: nothing will be written."""
+    def load(self, kind: ImportKind, source: str, rows: Iterable[Staged], errors: ErrorLog) -> int:
+        """Stage `rows` with their fingerprints (streamed, in batches); returns how many. Once `errors` holds
+        anything, rows are still read (so every bad row is listed) but no longer staged: nothing will be
+        written."""
         table = _TABLES[kind]
         self._create(kind)
-        source_index = len(self._sources)
-        self._sources.append(source)
+        source_index = self._source(source)
         values = _converter(kind, self.sqlite)
-        names = ("pos", "source", "line", *table.columns)
+        fingerprinted = table.fingerprinted
         count = 0
         batch: list[tuple[Any, ...]] = []
-        raw = self.session.connection().connection.driver_connection
-        assert raw is not None
-        if self.sqlite:
-            statement = f"INSERT INTO {table.staging} VALUES ({', '.join('?' * len(names))})"
-
-            def flush() -> None:
-                raw.executemany(statement, batch)
-        else:
-            copy_sql = f"COPY {table.staging} ({', '.join(names)}) FROM STDIN"
-
-            def flush() -> None:
-                with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                    for values in batch:
-                        copy.write_row(values)
-
-        for row in rows:
+        flush = self._flusher(table.staging, ("pos", "source", "line", *table.columns), batch)
+        for row, print_ in rows:
             count += 1
             if errors.total:
                 continue
             self._pos += 1
-            batch.append((self._pos, source_index, row.line, *values(row)))
+            if fingerprinted:
+                batch.append((self._pos, source_index, row.line, *values(row), print_))
+            else:
+                batch.append((self._pos, source_index, row.line, *values(row)))
             if len(batch) >= _BATCH:
                 flush()
-                batch.clear()
         if batch and not errors:
             flush()
         return count
+
+    def has_fingerprints(self, kind: ImportKind) -> bool:
+        """Whether stored rows of `kind` came from an import that fingerprinted them: then a re-import need
+        only check the rows that changed (`load_keys`). A first import checks every row in one pass."""
+        table = _TABLES[kind]
+        return table.fingerprinted and self._exec(
+            f"SELECT 1 FROM {table.target} WHERE {_FINGERPRINT} IS NOT NULL LIMIT 1").first() is not None
+
+    def load_keys(self, kind: ImportKind, source: str, keys: Iterable[tuple[int, str, int]], errors: ErrorLog) -> int:
+        """Stage each row's (line, key, fingerprint), unchecked: the cheap first pass of a re-import, after
+        which `changed_lines` names the rows to check and `load` (repeats are looked for among these keys,
+        which hold every row)."""
+        table = _TABLES[kind]
+        if kind not in self._keyed:
+            self._exec(f"CREATE TEMPORARY TABLE {table.keys_staging} ({self._pos_column()}, source INTEGER, "
+                       f"line BIGINT, {table.keys[0]} {_SQL_TYPES[table.keys[0]]}, {_FINGERPRINT} BIGINT)"
+                       f"{self._on_commit}")
+            self._keyed.add(kind)
+        source_index = self._source(source)
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        flush = self._flusher(table.keys_staging, ("pos", "source", "line", table.keys[0], _FINGERPRINT), batch)
+        for line, key, print_ in keys:
+            count += 1
+            if errors.total:
+                continue
+            self._pos += 1
+            batch.append((self._pos, source_index, line, key, print_))
+            if len(batch) >= _BATCH:
+                flush()
+        if batch and not errors:
+            flush()
+        self._analyze(table.keys_staging)
+        return count
+
+    def changed_lines(self, kind: ImportKind, source: str) -> Iterator[int]:
+        """The lines of `source` (staged by `load_keys`) whose row is new or differs from the stored one's
+        fingerprint, in order; read a page at a time, so a file of new rows stays in flat memory."""
+        table = _TABLES[kind]
+        key = table.keys[0]
+        after = 0
+        while True:
+            # In `pos` order, which is the file's line order: pages walk the staging table's own key.
+            page = self._exec(
+                f"SELECT k.pos, k.line FROM {table.keys_staging} k LEFT JOIN {table.target} t ON t.{key} = k.{key} "
+                f"WHERE k.pos > {after} AND k.source = {self._source(source)} "
+                f"AND (t.{key} IS NULL OR t.{_FINGERPRINT} {self._differs} k.{_FINGERPRINT}) "
+                f"ORDER BY k.pos LIMIT {_BATCH}").all()
+            yield from (line for _, line in page)
+            if len(page) < _BATCH:
+                return
+            after = page[-1][0]
+
+    def _flusher(self, staging: str, names: Sequence[str], batch: list[tuple[Any, ...]]) -> Callable[[], None]:
+        """Writes `batch` into the staging table and empties it: executemany on SQLite, COPY on PostgreSQL."""
+        raw = self.session.connection().connection.driver_connection
+        assert raw is not None
+        if self.sqlite:
+            statement = f"INSERT INTO {staging} VALUES ({', '.join('?' * len(names))})"
+
+            def flush() -> None:
+                raw.executemany(statement, batch)
+                batch.clear()
+            return flush
+        copy_sql = f"COPY {staging} ({', '.join(names)}) FROM STDIN"
+
+        def copy() -> None:
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as target:
+                for values in batch:
+                    target.write_row(values)
+            batch.clear()
+        return copy
+
+    def _analyze(self, staging: str) -> None:
+        """PostgreSQL plans a temporary table it has no statistics for as a few rows: a million staged rows
+        then meet nested loops and full scans per page. ANALYZE samples it (SQLite's planner needs none)."""
+        if not self.sqlite:
+            self._exec(f"ANALYZE {staging}")
+
+    def _source(self, source: str) -> int:
+        """The number staged rows carry for their file, the same in every pass over it."""
+        if source not in self._sources:
+            self._sources.append(source)
+        return self._sources.index(source)
+
+    def _pos_column(self) -> str:
+        # On SQLite an INTEGER PRIMARY KEY is the row id itself: no second b-tree to fill for every row.
+        return "pos INTEGER PRIMARY KEY" if self.sqlite else "pos BIGINT PRIMARY KEY"
 
     def _create(self, kind: ImportKind) -> None:
         if kind in self._created:
@@ -214,10 +309,8 @@ class ImportBatch:
         table = _TABLES[kind]
         time_type = "TEXT" if self.sqlite else "TIMESTAMPTZ"
         columns = ", ".join(f"{c} {time_type if c in table.times else _SQL_TYPES[c]}" for c in table.columns)
-        # ON COMMIT DROP on PostgreSQL; SQLite has none, so `apply` drops them (a rollback undoes them anyway).
-        suffix = "" if self.sqlite else " ON COMMIT DROP"
-        self._exec(f"CREATE TEMPORARY TABLE {table.staging} (pos BIGINT PRIMARY KEY, source INTEGER, "
-                   f"line BIGINT, {columns}){suffix}")
+        self._exec(f"CREATE TEMPORARY TABLE {table.staging} ({self._pos_column()}, source INTEGER, "
+                   f"line BIGINT, {columns}){self._on_commit}")
         self._created.add(kind)
 
     def staging_table(self, kind: ImportKind) -> str:
@@ -230,23 +323,28 @@ class ImportBatch:
     def check(self, errors: ErrorLog) -> None:
         """Rows that are bad only next to the others: a key repeated, a customer nobody imported."""
         for kind in KIND_ORDER:
-            if kind not in self._created:
+            if kind not in self._created and kind not in self._keyed:
                 continue
             table = _TABLES[kind]
+            self._create(kind)
             keys = ", ".join(table.keys)
             self._exec(f"CREATE INDEX {table.staging}_key ON {table.staging} ({keys})")
-            self._repeats(table, errors)
+            self._analyze(table.staging)
+            # Every row's key is in the keys table when there is one; the staged rows are only those changed.
+            self._repeats(table, table.keys_staging if kind in self._keyed else table.staging, errors)
             if "customer_id" in table.columns:
                 self._unknown_customers(table, errors)
 
-    def _repeats(self, table: _Table, errors: ErrorLog) -> None:
+    def _repeats(self, table: _Table, staging: str, errors: ErrorLog) -> None:
         keys = table.keys
         match = " AND ".join(f"s.{k} = d.{k}" for k in keys)
+        if staging != table.staging:
+            self._exec(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(keys)})")
         rows = self._exec(
-            f"SELECT s.source, s.line, f.source, f.line, s.{keys[0]} FROM {table.staging} s "
-            f"JOIN (SELECT {', '.join(keys)}, min(pos) AS first FROM {table.staging} GROUP BY {', '.join(keys)} "
+            f"SELECT s.source, s.line, f.source, f.line, s.{keys[0]} FROM {staging} s "
+            f"JOIN (SELECT {', '.join(keys)}, min(pos) AS first FROM {staging} GROUP BY {', '.join(keys)} "
             f"HAVING count(*) > 1) d ON {match} AND s.pos <> d.first "
-            f"JOIN {table.staging} f ON f.pos = d.first ORDER BY s.pos"
+            f"JOIN {staging} f ON f.pos = d.first ORDER BY s.pos"
         )
         for source, line, first_source, first_line, key in rows:
             where = f"line {first_line}"
@@ -297,22 +395,24 @@ class ImportBatch:
             for kind in self._created:
                 self._exec(f"DROP TABLE temp.{_TABLES[kind].staging}")
                 self._exec(f"DROP TABLE temp.{_TABLES[kind].changes}")
+            for kind in self._keyed:
+                self._exec(f"DROP TABLE temp.{_TABLES[kind].keys_staging}")
         self._created.clear()
+        self._keyed.clear()
         return Changes(new, changed)
 
     def _old_names(self, table: _Table) -> list[str]:
         return [f"old_{c}" for c in table.old]
 
     def _collect_changes(self, table: _Table) -> None:
-        differs = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
+        differs = self._differs
         on = " AND ".join(f"t.{k} = s.{k}" for k in table.keys)
         changed = " OR ".join(f"t.{c} {differs} s.{c}" for c in table.compared)
         where = f"t.{table.keys[0]} IS NULL" + (f" OR {changed}" if changed else "")
         olds = "".join(f", t.{c} AS old_{c}" for c in table.old)
         new = f"CASE WHEN t.{table.keys[0]} IS NULL THEN 1 ELSE 0 END AS is_new"
-        suffix = "" if self.sqlite else " ON COMMIT DROP"
         self._exec(
-            f"CREATE TEMPORARY TABLE {table.changes}{suffix} AS SELECT "
+            f"CREATE TEMPORARY TABLE {table.changes}{self._on_commit} AS SELECT "
             f"{', '.join(f's.{c}' for c in table.columns)}{olds}, {new} "
             f"FROM {table.staging} s LEFT JOIN {table.target} t ON {on} WHERE {where}"
         )
@@ -336,20 +436,19 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
     errors = ErrorLog()
     imported: list[Imported] = []
     with contextlib.ExitStack() as files:
-        opened: list[tuple[str, Any, CsvHeader]] = []
+        opened: list[tuple[Path, Any, CsvHeader]] = []
         for path in paths:
             reader = csv.reader(decoded_lines(path.name, files.enter_context(path.open("rb")), errors))
             try:
-                opened.append((path.name, reader, read_header(path.name, reader)))
+                opened.append((path, reader, read_header(path.name, reader)))
             except ImportFailed as failed:
                 for error in failed.errors:
                     errors.add(path.name, error.line, error.message)
         opened.sort(key=lambda item: KIND_ORDER.index(item[2].kind))
         with db.transaction() as session:
             batch = ImportBatch(session, now)
-            for source, reader, header in opened:
-                rows = read_rows(source, reader, header, errors, now)
-                imported.append(Imported(source, header.kind, batch.load(header.kind, source, rows, errors)))
+            for path, reader, header in opened:
+                imported.append(Imported(path.name, header.kind, _load_file(batch, path, reader, header, errors, now)))
             if not errors:
                 batch.check(errors)
             if errors:
@@ -357,6 +456,59 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
             batch.apply()
             record_transitions(session, now)  # the history of what this import changed, in its transaction
     return imported
+
+
+def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, errors: ErrorLog, now: datetime) -> int:
+    """Stage one file's rows; returns how many it holds.
+
+    A first import checks and stages every row. A re-import first stages each row's key and fingerprint (no
+    checks: a row exactly as last imported was checked then), then reads the file again for the rows that
+    are new or differ, and checks and stages only those: so an unchanged re-import costs a fraction of the
+    first. A file with an unreadable row gets every row checked, so that every bad row is listed.
+    """
+    source, kind = path.name, header.kind
+    read = row_reader(header, source, errors, now)
+    if not batch.has_fingerprints(kind):
+        return batch.load(kind, source, _read(read_records(source, reader, header, errors), read), errors)
+    key = key_reader(header)
+    keys = ((line, *key(record)) for line, record in read_records(source, reader, header, errors))
+    count = batch.load_keys(kind, source, keys, errors)
+    wanted: Iterator[int] | None = None
+    if not errors:
+        changed = batch.changed_lines(kind, source)
+        first = next(changed, None)
+        if first is None:
+            return count  # nothing changed: there is nothing to read again
+        wanted = itertools.chain([first], changed)
+    # The second pass reads the file again: what the first pass reported of its lines is not reported twice.
+    seen = ErrorLog()
+    with path.open("rb") as again:
+        reread = csv.reader(decoded_lines(source, again, seen))
+        read_header(source, reread)
+        records = read_records(source, reread, header, seen)
+        batch.load(kind, source, _read(_only(records, wanted) if wanted else records, read), errors)
+    return count
+
+
+_Records = Iterable[tuple[int, list[str]]]
+
+
+def _read(records: _Records, read: Callable[[int, list[str]], Staged | None]) -> Iterator[Staged]:
+    for line, record in records:
+        if (staged := read(line, record)) is not None:
+            yield staged
+
+
+def _only(records: _Records, lines: Iterator[int]) -> Iterator[tuple[int, list[str]]]:
+    """The records whose line is in `lines` (ascending): a walk of both in step."""
+    wanted = next(lines, None)
+    for line, fields in records:
+        while wanted is not None and wanted < line:
+            wanted = next(lines, None)
+        if wanted is None:
+            return
+        if line == wanted:
+            yield line, fields
 
 
 def import_file(db: Database, path: Path, *, now: datetime | None = None) -> Imported:

@@ -102,7 +102,8 @@ def apply_feed(session: Session, utility: str, mapped: MappedFeed, now: datetime
     import's set-based path) and revoke the ones this custodian gave before and no longer lists."""
     batch = ImportBatch(session, now)
     errors = ErrorLog()
-    batch.load(ImportKind.AUTHORIZATIONS, f"{utility} feed", mapped.rows, errors)
+    # No fingerprints: these rows come from a feed, and a later CSV import must read them again.
+    batch.load(ImportKind.AUTHORIZATIONS, f"{utility} feed", ((row, None) for row in mapped.rows), errors)
     batch.check(errors)
     if errors:
         raise ImportFailed.of(errors)
@@ -117,7 +118,8 @@ def apply_feed(session: Session, utility: str, mapped: MappedFeed, now: datetime
                 ImportKind.AUTHORIZATIONS)))),
             AuthorizationRow.status.in_([s.value for s in LIVE_STATUSES]),
         )
-        .values(status=AuthorizationStatus.REVOKED.value, revoked_at=now)
+        # The fingerprint goes: the row no longer is what a CSV import last wrote, so the next one reads it again.
+        .values(status=AuthorizationStatus.REVOKED.value, revoked_at=now, import_fingerprint=None)
         .execution_options(synchronize_session=False)
     )).rowcount
     changes = batch.apply()
