@@ -166,7 +166,7 @@ def test_a_crash_in_the_middle_of_the_list_posts_only_the_missing_replies(
     parent = first.client.chat_postMessage(channel=other, text="digest", metadata=digest_metadata(DAY, 0))
     with db.transaction() as session:
         record_post(session, run.id, by="crashed-instance", ts=parent["ts"], now=NOW, as_of=NOW,
-                    counts={"reasons": {}}, total=330)
+                    counts={"reasons": {}}, total=330, compared_with=None)
     first.client.chat_postMessage(channel=other, thread_ts=parent["ts"], text="part 1",
                                   metadata=digest_metadata(DAY, 1))
 
