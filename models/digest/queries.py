@@ -29,12 +29,14 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
     case,
     exists,
     func,
+    insert,
     literal,
     literal_column,
     null,
@@ -337,6 +339,23 @@ def _stream_list(
 def _customer_of_row(reason: str, since: str | datetime | None, line: str) -> StuckCustomer:
     customer_id, utility = _id_and_utility(line)
     return StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(since))
+
+
+def record_stuck(session: Session, digest_id: int, as_of: datetime) -> None:
+    """Record who is stuck at `as_of` under `digest_id`, in one INSERT ... SELECT of the digest's own query.
+
+    Called when the post is recorded, in that transaction: taken again rather than carried from the build
+    (a read-only pass, and no per-customer Python), so an import landing in the seconds between the two can
+    make the set differ from the posted count by those customers; the next digest compares with the fresher.
+    """
+    _tune(session, session.get_bind().dialect.name)
+    stuck = stuck_customers(as_of).subquery("stuck")
+    session.execute(
+        insert(DigestStuckRow).from_select(
+            ["digest_id", "customer_id"],
+            select(literal(digest_id, Integer()), stuck.c.id).where(stuck.c.reason.is_not(None)),
+        )
+    )
 
 
 def _kept_whole(query: Select[Any], dialect: str) -> Select[Any]:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     delete,
     false,
     func,
-    insert,
     literal,
     select,
     text,
@@ -39,7 +38,7 @@ from commands.digest import PastDigest
 from models.base import Base
 from models.claims import insert_if_absent
 from models.customers import AuthorizationRow
-from models.digest.queries import stuck_customers
+from models.digest.queries import record_stuck
 from models.digest.snapshots import DigestStuckRow
 
 
@@ -172,22 +171,6 @@ def record_post(
     channel, day = session.execute(select(DigestRow.channel, DigestRow.day).where(DigestRow.id == run_id)).one()
     prune_stuck(session, channel, before=compared_with or day)
     return True
-
-
-def record_stuck(session: Session, digest_id: int, as_of: datetime) -> None:
-    """Who is stuck at `as_of`, in one INSERT ... SELECT of the digest's own query.
-
-    Taken again at the post rather than carried from the build (a read-only pass, and no per-customer
-    Python): an import landing in the seconds between the two can make the set differ from the posted
-    count by those customers, and the next digest then compares with the fresher of the two.
-    """
-    stuck = stuck_customers(as_of).subquery("stuck")
-    session.execute(
-        insert(DigestStuckRow).from_select(
-            ["digest_id", "customer_id"],
-            select(literal(digest_id, Integer()), stuck.c.id).where(stuck.c.reason.is_not(None)),
-        )
-    )
 
 
 def prune_stuck(session: Session, channel: str, *, before: date) -> None:

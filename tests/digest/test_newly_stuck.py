@@ -28,8 +28,8 @@ from commands.policy import Utility
 from commands.rules import Reason
 from models import Database
 from models.customers import CustomerRow
-from models.digest.queries import stuck_snapshot
-from models.digest.runs import DigestRow, claim, record_stuck
+from models.digest.queries import record_stuck, stuck_snapshot
+from models.digest.runs import DigestRow, claim
 from models.digest.snapshots import DigestStuckRow
 from tests.clock import Clock
 from tests.digest.conftest import CHANNEL, DAY, FULL_SCOPE, NOW, Customers, make_context, top_level
