@@ -10,7 +10,7 @@ generator's. Each figure is the median of `--repeat` runs after one warm-up (min
 - floor: `SELECT count(*)` of the not-connected customers with a pending or active authorization, with the
   digest's own predicates: the one scan of customers a digest cannot avoid;
 - digest: what the channel message needs (counts per category, the 10 longest stuck, escalations,
-  the changes and the trend from earlier digests);
+  the changes and the trend from earlier digests, the newly stuck since yesterday's digest, posted first);
 - digest + full list: the same with every stuck customer streamed into the CSV, as `run_digest` builds it;
 - posted: `run_digest` end to end against the Slack stand-in (claim, lease, post, CSV upload, done);
 - home counts: the App Home's live counts.
@@ -32,6 +32,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -92,7 +93,17 @@ def measure(url: str, slack_url: str, slack_token: str, repeat: int) -> dict[str
             return sum(count_stuck(session, BENCH_NOW).values())
 
     results["floor"], results["floor_rows"] = timed(floor, repeat)
+    # Yesterday's digest in the channel, so today's compares with it (changes, newly stuck) as every day.
+    yesterday = build_context(
+        Settings(slack_bot_token=slack_token, slack_api_url=slack_url, digest_channel=CHANNEL),
+        db=db, clock=lambda: BENCH_NOW - timedelta(days=1),
+    )
+    started = time.perf_counter()
+    assert isinstance(run_digest(yesterday, day - timedelta(days=1), CHANNEL), DigestPosted)
+    results["yesterday_posted"] = time.perf_counter() - started
     results["digest"], built = timed(digest, repeat)
+    newly = built.act_today.newly_stuck
+    results["newly_stuck"] = None if newly is None else newly.total
     results["stuck"] = built.total
     results["counts"] = {r.value: n for r, n in built.counts.by_reason.items()}
     results["digest_and_list"], results["csv_bytes"] = timed(digest_and_list, repeat)
@@ -126,7 +137,8 @@ def report(results: dict[str, Any], customers: int, say: Callable[[str], None] =
         say(f"  {name:<34} {statistics.median(runs):7.3f} s  (min {min(runs):.3f})")
 
     say(f"  {customers:,} customers, {results['database']}: {results['stuck']:,} stuck; "
-        f"the floor counts {results['floor_rows']:,} not-connected customers with a live authorization")
+        f"the floor counts {results['floor_rows']:,} not-connected customers with a live authorization; "
+        f"newly stuck since yesterday's digest: {results.get('newly_stuck')}")
     line("floor (raw SQL count)", "floor")
     line("digest (message: counts, top 10)", "digest")
     line("digest + full list (CSV)", "digest_and_list")

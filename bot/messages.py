@@ -796,9 +796,12 @@ def digest_summary(total: int, delta: int | None, previous_day: str | None) -> s
     return f"{total:,} stuck, {_signed(delta)}{since}"
 
 
-def digest_first_line(summary: str, untaken: int) -> str:
-    """`*856 stuck, +12 since Friday · 3 escalations nobody has taken*`: the change and what waits on a person."""
+def digest_first_line(summary: str, untaken: int, newly_stuck: int = 0) -> str:
+    """`*856 stuck, +12 since Friday · 27 newly stuck · 3 escalations nobody has taken*`: the change and what
+    waits on a person."""
     parts = [summary]
+    if newly_stuck:
+        parts.append(f"{newly_stuck:,} newly stuck")
     if untaken:
         parts.append("1 escalation nobody has taken" if untaken == 1 else f"{untaken:,} escalations nobody has taken")
     return f"*{' · '.join(parts)}*"
@@ -817,6 +820,12 @@ def act_today_untaken(customer_id: str, opened_at: datetime, thread_url: str | N
 
 def act_today_follow_up(customer_id: str, due_at: datetime) -> str:
     return f"• Follow-up on {escape(customer_id)} due {slack_time(due_at)}: the bot re-checks and posts the result"
+
+
+def act_today_newly_stuck(customer_id: str, utility: str, action: Action, reason: Reason) -> str:
+    """A customer stuck now who was not at the previous digest, by id only (the channel never shows names)."""
+    return (f"• Newly stuck: {escape(customer_id)} ({escape(utility)}), {DIGEST_ACTIONS[action]}: "
+            f"{DIGEST_CATEGORIES[reason].lower()}")
 
 
 def act_today_more(n: int, what: str) -> str:

@@ -122,10 +122,19 @@ class PastDigest:
     # Migration 0004 (digests) revises 0002, not 0003 (escalations): a database could store digests before
     # it kept escalations, and those rows have no escalation counts to compare with.
     counted_escalations: bool = True
+    # The key under which the database recorded who was stuck at this digest (migration 0013); None when it
+    # did not (posted before then, or its snapshot pruned): who is newly stuck since is then unknown.
+    stuck_snapshot: int | None = None
 
     @classmethod
-    def from_json(cls, day: date, data: Mapping[str, Any]) -> PastDigest:
-        return cls(day, StuckCounts.from_json(data), counted_escalations=data.get("escalations") is not None)
+    def from_json(cls, day: date, data: Mapping[str, Any], stuck_snapshot: int | None = None) -> PastDigest:
+        return cls(day, StuckCounts.from_json(data), counted_escalations=data.get("escalations") is not None,
+                   stuck_snapshot=stuck_snapshot)
+
+
+def previous_digest(day: date, history: Sequence[PastDigest]) -> PastDigest | None:
+    """The digest `day`'s digest compares with: the channel's latest before `day`."""
+    return max((p for p in history if p.day < day), key=lambda p: p.day, default=None)
 
 
 @dataclass(frozen=True)
@@ -153,18 +162,33 @@ class FollowUpDue:
 
 
 @dataclass(frozen=True)
+class NewlyStuck:
+    """Customers stuck now who were not at the previous digest: how many, and the first few in the full
+    list's order (longest stuck first)."""
+
+    total: int
+    first: tuple[StuckCustomer, ...] = ()
+
+
+@dataclass(frozen=True)
 class ActToday:
-    """What a lead hands out today: escalations nobody has taken, follow-ups falling due (the first few of
-    each, and how many in all)."""
+    """What a lead hands out today: escalations nobody has taken, follow-ups falling due, customers newly
+    stuck (the first few of each, and how many in all). `newly_stuck` is None when there is no earlier
+    snapshot to compare with: unknown, not zero."""
 
     untaken: tuple[CaseToTake, ...] = ()
     untaken_total: int = 0
     follow_ups: tuple[FollowUpDue, ...] = ()
     follow_ups_total: int = 0
+    newly_stuck: NewlyStuck | None = None
+
+    @property
+    def newly_stuck_total(self) -> int:
+        return self.newly_stuck.total if self.newly_stuck else 0
 
     @property
     def is_empty(self) -> bool:
-        return not self.untaken_total and not self.follow_ups_total
+        return not self.untaken_total and not self.follow_ups_total and not self.newly_stuck_total
 
 
 @dataclass(frozen=True)
@@ -224,7 +248,7 @@ def compose_digest(
     act_today: ActToday | None = None,
 ) -> Digest:
     """The digest of `day` from today's counts and the channel's earlier digests (any order, any days)."""
-    earlier = sorted((p for p in history if p.day < day), key=lambda p: p.day)
+    earlier = [p for p in history if p.day < day]
     totals = {p.day: p.counts.total for p in earlier}
     totals[day] = counts.total
     trend = tuple(
@@ -235,7 +259,7 @@ def compose_digest(
         as_of=as_of,
         counts=counts,
         longest=tuple(longest[:LONGEST_STUCK]),
-        previous=earlier[-1] if earlier else None,
+        previous=previous_digest(day, history),
         trend=trend,
         act_today=act_today or ActToday(),
     )

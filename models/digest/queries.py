@@ -23,16 +23,20 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import compress, islice
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
     case,
+    exists,
     func,
+    insert,
     literal,
     literal_column,
     null,
@@ -50,6 +54,7 @@ from commands.digest import (
     REASON_ACTIONS,
     STUCK_REASONS,
     EscalationAge,
+    NewlyStuck,
     StuckCounts,
     StuckCustomer,
 )
@@ -59,6 +64,7 @@ from commands.rules import LIVE_STATUSES, Reason
 from commands.spreadsheet import FORMULA_STARTS, MARK, original_cell
 from models.base import UTCDateTime
 from models.customers import AuthorizationRow, CustomerRow, ProcedureRow
+from models.digest.snapshots import DigestStuckRow
 from models.escalations import EscalationRow
 from models.function_blocks import required_mask
 
@@ -74,10 +80,12 @@ _REASONS = {r.value: r for r in STUCK_REASONS}
 
 @dataclass(frozen=True)
 class StuckSnapshot:
-    """Counts per category and the longest-stuck customers at one moment."""
+    """Counts per category and the longest-stuck customers at one moment; with an earlier snapshot to
+    compare with, the customers stuck now who were not then (else None)."""
 
     counts: dict[Reason, int]
     longest: list[StuckCustomer]
+    newly: NewlyStuck | None = None
 
 
 def live_authorization(now: datetime) -> ColumnElement[bool]:
@@ -222,67 +230,132 @@ def stuck_snapshot(
     *,
     longest: int = LONGEST_STUCK,
     listing: FullList | None = None,
+    newly_since: int | None = None,
+    newly_first: int = 0,
 ) -> StuckSnapshot:
     """Counts per category and the `longest` longest stuck, in one pass over the customers.
 
     With `listing`, the same pass streams the full list as CSV lines built in SQL (`csv_line`): no
     per-customer object past the first few, which is what keeps a list of hundreds of thousands within
-    the digest's time.
+    the digest's time. With `newly_since` (an earlier digest's recorded snapshot), the same pass also
+    tells each stuck customer who was not stuck then: how many, and the first `newly_first` of them.
     """
     dialect = session.get_bind().dialect.name
     _tune(session, dialect)
     if listing is not None:
-        return _stream_list(session, now, dialect, longest, listing)
-    stuck = stuck_customers(now).cte("stuck").prefix_with("MATERIALIZED")
+        return _stream_list(session, now, dialect, longest, listing, newly_since, newly_first)
+    source = stuck_customers(now).subquery("judged")
+    # The flag rides in the materialized CTE: worked out once per customer, read by both parts below.
+    newly = _newly_stuck(source.c.id, newly_since) if newly_since is not None else literal(0)
+    stuck = (
+        select(*source.c, case((source.c.reason.is_(None), 0), else_=newly).label("newly"))
+        .cte("stuck").prefix_with("MATERIALIZED")
+    )
     listed = stuck.c.reason.is_not(None)
     order = (stuck.c.stuck_since.asc().nulls_last(), stuck.c.id)
     counts = select(
-        literal(0).label("kind"), stuck.c.reason, func.count().label("n"),
+        literal(0).label("kind"), stuck.c.reason, func.count().label("n"), func.sum(stuck.c.newly).label("newly"),
         null().label("id"), null().label("utility"), null().label("stuck_since"),
     ).where(listed).group_by(stuck.c.reason)
-    top = select(stuck).where(listed).order_by(*order).limit(longest).subquery("top")
-    rows = select(
-        literal(1).label("kind"), top.c.reason, null().label("n"), top.c.id, top.c.utility, top.c.stuck_since
-    )
+    parts: list[Select[Any]] = [counts]
+    for kind, wanted, condition in ((1, longest, listed), (2, newly_first, stuck.c.newly == 1)):
+        if wanted <= 0 or (kind == 2 and newly_since is None):
+            continue
+        top = select(stuck).where(condition).order_by(*order).limit(wanted).subquery(f"top{kind}")
+        parts.append(select(
+            literal(kind).label("kind"), top.c.reason, null().label("n"), null().label("newly"), top.c.id,
+            top.c.utility, top.c.stuck_since,
+        ))
     by_reason: dict[Reason, int] = {}
-    first: list[StuckCustomer] = []
-    result = session.execute(union_all(rows, counts).execution_options(yield_per=5000))
-    for kind, reason, n, customer_id, utility, stuck_since in result:
+    newly_total = 0
+    found: dict[int, list[StuckCustomer]] = {1: [], 2: []}
+    result = session.execute(union_all(*parts).execution_options(yield_per=5000))
+    for kind, reason, n, newly_n, customer_id, utility, stuck_since in result:
         if kind == 0:
             by_reason[Reason(reason)] = int(n)
+            newly_total += int(newly_n or 0)
             continue
-        first.append(StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(stuck_since)))
-    first.sort(key=lambda s: (s.stuck_since is None, s.stuck_since or now, s.customer_id))
-    return StuckSnapshot({r: by_reason.get(r, 0) for r in STUCK_REASONS}, first)
+        found[kind].append(StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(stuck_since)))
+    for customers in found.values():
+        customers.sort(key=lambda s: (s.stuck_since is None, s.stuck_since or now, s.customer_id))
+    return StuckSnapshot(
+        {r: by_reason.get(r, 0) for r in STUCK_REASONS},
+        found[1],
+        None if newly_since is None else NewlyStuck(newly_total, tuple(found[2])),
+    )
 
 
-def _stream_list(session: Session, now: datetime, dialect: str, longest: int, listing: FullList) -> StuckSnapshot:
-    """One statement, longest stuck first: each stuck customer's category, stuck-since and CSV line.
-    The counts are tallied from the categories as they stream by; only the first customers become
-    objects, their id and utility read back from their own lines (two more columns for every customer
-    cost a tenth of a second at 300k)."""
+def _newly_stuck(customer_id: ColumnElement[str], since: int) -> ColumnElement[int]:
+    """1 when the customer is not in the recorded snapshot `since`, else 0: one primary-key probe each."""
+    s = DigestStuckRow
+    recorded = exists().where(s.digest_id == literal_column(str(int(since))), s.customer_id == customer_id)
+    return case((recorded, 0), else_=1)
+
+
+def _stream_list(
+    session: Session, now: datetime, dialect: str, longest: int, listing: FullList, newly_since: int | None,
+    newly_first: int,
+) -> StuckSnapshot:
+    """One statement, longest stuck first: each stuck customer's category, stuck-since and CSV line (and
+    whether it is newly stuck). The counts are tallied from the categories as they stream by; only the
+    first customers become objects, their id and utility read back from their own lines (two more columns
+    for every customer cost a tenth of a second at 300k)."""
     stuck = _kept_whole(stuck_customers(now), dialect).subquery("stuck")
+    newly = _newly_stuck(stuck.c.id, newly_since) if newly_since is not None else literal_column("0")
     statement = (
-        select(stuck.c.reason, stuck.c.stuck_since, csv_line(dialect, now).label("line"))
+        select(stuck.c.reason, stuck.c.stuck_since, csv_line(dialect, now).label("line"), newly.label("newly"))
         .where(stuck.c.reason.is_not(None))
         .order_by(stuck.c.stuck_since.asc().nulls_last(), stuck.c.id)
     )
     tally: Counter[str] = Counter()
     first: list[StuckCustomer] = []
+    newly_found: list[StuckCustomer] = []
+    newly_total = 0
     wanted = max(longest, listing.keep)
     seen = 0
     for batch in _driver_rows(session, statement):
         tally.update(map(_REASON_OF_ROW, batch))
-        for reason, since, line in batch[: max(wanted - seen, 0)]:
-            customer_id, utility = _id_and_utility(line)
-            customer = StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(since))
+        for reason, since, line, _ in batch[: max(wanted - seen, 0)]:
+            customer = _customer_of_row(reason, since, line)
             if seen < longest:
                 first.append(customer)
             if seen < listing.keep:
                 listing.keep_customer(customer)
             seen += 1
+        if newly_since is not None:
+            newly_total += sum(map(_NEWLY_OF_ROW, batch))
+            missing = newly_first - len(newly_found)
+            if missing > 0:
+                rows = islice(compress(batch, map(_NEWLY_OF_ROW, batch)), missing)
+                newly_found += [_customer_of_row(reason, since, line) for reason, since, line, _ in rows]
         listing.write_lines(list(map(_LINE_OF_ROW, batch)))
-    return StuckSnapshot({r: tally[r.value] for r in STUCK_REASONS}, first)
+    return StuckSnapshot(
+        {r: tally[r.value] for r in STUCK_REASONS},
+        first,
+        None if newly_since is None else NewlyStuck(newly_total, tuple(newly_found)),
+    )
+
+
+def _customer_of_row(reason: str, since: str | datetime | None, line: str) -> StuckCustomer:
+    customer_id, utility = _id_and_utility(line)
+    return StuckCustomer(customer_id, _UTILITIES[utility], _REASONS[reason], _utc(since))
+
+
+def record_stuck(session: Session, digest_id: int, as_of: datetime) -> None:
+    """Record who is stuck at `as_of` under `digest_id`, in one INSERT ... SELECT of the digest's own query.
+
+    Called when the post is recorded, in that transaction: taken again rather than carried from the build
+    (a read-only pass, and no per-customer Python), so an import landing in the seconds between the two can
+    make the set differ from the posted count by those customers; the next digest compares with the fresher.
+    """
+    _tune(session, session.get_bind().dialect.name)
+    stuck = stuck_customers(as_of).subquery("stuck")
+    session.execute(
+        insert(DigestStuckRow).from_select(
+            ["digest_id", "customer_id"],
+            select(literal(digest_id, Integer()), stuck.c.id).where(stuck.c.reason.is_not(None)),
+        )
+    )
 
 
 def _kept_whole(query: Select[Any], dialect: str) -> Select[Any]:
@@ -315,6 +388,7 @@ def _driver_rows(session: Session, statement: Select[Any], batch: int = 5000) ->
 
 _REASON_OF_ROW = itemgetter(0)
 _LINE_OF_ROW = itemgetter(2)
+_NEWLY_OF_ROW = itemgetter(3)
 
 
 def _id_and_utility(line: str) -> tuple[str, str]:

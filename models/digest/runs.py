@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CursorResult,
     Date,
     Index,
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    delete,
+    false,
     func,
     literal,
     select,
@@ -35,6 +38,8 @@ from commands.digest import PastDigest
 from models.base import Base
 from models.claims import insert_if_absent
 from models.customers import AuthorizationRow
+from models.digest.queries import record_stuck
+from models.digest.snapshots import DigestStuckRow
 
 
 class DigestState(StrEnum):
@@ -69,6 +74,8 @@ class DigestRow(Base):
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     total: Mapped[int | None] = mapped_column(Integer)
     replies_posted: Mapped[int] = mapped_column(Integer, default=0)
+    # Who was stuck is in digest_stuck (migration 0013); false before then, and once pruned.
+    stuck_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -148,15 +155,36 @@ def _coalesce(column: Any, value: datetime) -> Any:
 
 def record_post(
     session: Session, run_id: int, *, by: str, ts: str, now: datetime, as_of: datetime, counts: dict[str, Any],
-    total: int,
+    total: int, compared_with: date | None,
 ) -> bool:
-    """Record the channel message of the run; False when this attempt no longer holds the lease."""
+    """Record the channel message of the run and who was stuck at `as_of`; False when this attempt no
+    longer holds the lease. `compared_with`: the day of the digest this one compared with (None: none)."""
     statement = (
         update(DigestRow)
         .where(DigestRow.id == run_id, DigestRow.leased_by == by, DigestRow.ts.is_(None))
-        .values(state=DigestState.POSTED, ts=ts, posted_at=now, as_of=as_of, counts=counts, total=total)
+        .values(state=DigestState.POSTED, ts=ts, posted_at=now, as_of=as_of, counts=counts, total=total,
+                stuck_recorded=True)
     )
-    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+    if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
+        return False
+    record_stuck(session, run_id, as_of)
+    channel, day = session.execute(select(DigestRow.channel, DigestRow.day).where(DigestRow.id == run_id)).one()
+    prune_stuck(session, channel, before=compared_with or day)
+    return True
+
+
+def prune_stuck(session: Session, channel: str, *, before: date) -> None:
+    """Forget who was stuck at the channel's digests before `before`: the next digests compare with this
+    one or a later one, and a preview of this one with the digest it compared with (kept). A digest run
+    later for an earlier day finds no snapshot and says nothing of newly stuck."""
+    older = select(DigestRow.id).where(
+        DigestRow.channel == channel, DigestRow.day < before, DigestRow.stuck_recorded.is_(True)
+    )
+    ids = list(session.scalars(older))
+    if not ids:
+        return
+    session.execute(delete(DigestStuckRow).where(DigestStuckRow.digest_id.in_(ids)))
+    session.execute(update(DigestRow).where(DigestRow.id.in_(ids)).values(stuck_recorded=False))
 
 
 def record_replies(session: Session, run_id: int, *, by: str, replies_posted: int) -> bool:
@@ -194,7 +222,7 @@ def get_run(session: Session, day: date, channel: str) -> DigestRun | None:
 def previous_digests(session: Session, channel: str, day: date, days: int) -> list[PastDigest]:
     """The posted digests of the channel in the `days` days before `day`, oldest first."""
     rows = session.execute(
-        select(DigestRow.day, DigestRow.counts)
+        select(DigestRow.day, DigestRow.counts, DigestRow.id, DigestRow.stuck_recorded)
         .where(
             DigestRow.channel == channel,
             DigestRow.day < day,
@@ -203,7 +231,7 @@ def previous_digests(session: Session, channel: str, day: date, days: int) -> li
         )
         .order_by(DigestRow.day)
     ).all()
-    return [PastDigest.from_json(d, counts) for d, counts in rows]
+    return [PastDigest.from_json(d, counts, digest_id if recorded else None) for d, counts, digest_id, recorded in rows]
 
 
 def last_posted_at(session: Session, channel: str | None = None) -> datetime | None:

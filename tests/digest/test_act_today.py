@@ -43,13 +43,14 @@ def test_the_first_line_is_the_change_and_act_today_lists_what_waits_on_a_person
     assert isinstance(run_digest(context, DAY, CHANNEL), DigestPosted)
 
     blocks = top_level(slack)[-1]["blocks"]
-    assert blocks[1]["text"]["text"] == "*5 stuck, +2 since Friday · 1 escalation nobody has taken*"
+    assert blocks[1]["text"]["text"] == "*5 stuck, +2 since Friday · 2 newly stuck · 1 escalation nobody has taken*"
     act = blocks[2]["text"]["text"].split("\n")
-    assert act[0] == "*Act today*" and len(act) == 3
+    assert act[0] == "*Act today*" and len(act) == 5
     assert act[1].startswith("• Escalation of C-000, open since <!date^")
     thread = "https://slack.com/archives/C0ESCALATE/p1700000000000001"
     assert act[1].endswith(f"nobody has it: <{thread}|take it in its thread>")
     assert act[2].startswith("• Follow-up on C-002 due <!date^")
+    assert [line.split(" (")[0] for line in act[3:]] == ["• Newly stuck: C-003", "• Newly stuck: C-004"]
     categories = blocks[3]["text"]["text"]
     assert "Past the verification window, still not connected: *5* (+2)" in categories
     assert "Open escalations: *2*" in categories and "1 under a day" not in categories.split("Open")[0]

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.context import BotContext
 from bot.features.digest.service import (
@@ -23,6 +23,7 @@ from bot.features.digest.service import (
 from bot.standins.slack_api import SlackStandIn
 from models import Database
 from models.digest.runs import DigestRow, DigestState, claim, get_run, record_post, take_lease
+from models.digest.snapshots import DigestStuckRow
 from tests.clock import Clock
 from tests.digest.conftest import (
     CHANNEL,
@@ -91,6 +92,18 @@ def test_three_instances_racing_the_trigger_post_one_digest(
     assert [r.ts for r in rows(db)] == [m["ts"] for m in messages]
     for message in messages:
         assert len(slack.thread(CHANNEL, message["ts"])) == 1  # the full list, once
+    # One snapshot of who was stuck per posted run (a second INSERT would break its primary key); the older
+    # ones pruned as the days went by.
+    with db.sessions() as session:
+        recorded = session.execute(
+            select(DigestRow.day, func.count(DigestStuckRow.customer_id))
+            .join(DigestStuckRow, DigestStuckRow.digest_id == DigestRow.id)
+            .where(DigestRow.stuck_recorded.is_(True))
+            .group_by(DigestRow.day).order_by(DigestRow.day)
+        ).all()
+    assert recorded == [(DAY + timedelta(days=2), 12), (DAY + timedelta(days=3), 12)]
+    # Every day after the first compared with the day before: nobody new, so no "newly stuck" part.
+    assert [("newly stuck" in str(m["blocks"])) for m in messages] == [False] * 4
 
 
 def test_a_crash_between_claim_and_post_is_finished_once_by_the_next_trigger(
@@ -166,7 +179,7 @@ def test_a_crash_in_the_middle_of_the_list_posts_only_the_missing_replies(
     parent = first.client.chat_postMessage(channel=other, text="digest", metadata=digest_metadata(DAY, 0))
     with db.transaction() as session:
         record_post(session, run.id, by="crashed-instance", ts=parent["ts"], now=NOW, as_of=NOW,
-                    counts={"reasons": {}}, total=330)
+                    counts={"reasons": {}}, total=330, compared_with=None)
     first.client.chat_postMessage(channel=other, thread_ts=parent["ts"], text="part 1",
                                   metadata=digest_metadata(DAY, 1))
 
@@ -235,7 +248,7 @@ def test_the_digest_records_counts_and_total_for_the_next_one(
     assert second.digest.total_change == 1
     assert [t.total for t in second.digest.trend][-2:] == [2, 3]
     text = _texts(slack.message(CHANNEL, second.ts))
-    assert "*3 stuck, +1 since Monday*" in text
+    assert "*3 stuck, +1 since Monday · 1 newly stuck*" in text
 
 
 def _texts(message: dict[str, Any]) -> str:

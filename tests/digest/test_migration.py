@@ -20,6 +20,7 @@ from models import Database
 from models.customers import AuthorizationRow
 from models.db import MIGRATIONS
 from models.digest.queries import stuck_customers
+from models.digest.runs import DigestRow
 from models.function_blocks import function_block_mask, required_mask
 from models.imports import import_file
 from tests.digest.conftest import NOW, Customers
@@ -158,5 +159,23 @@ def test_going_back_to_0005_and_forward_keeps_every_row(blank_url: str) -> None:
         db.upgrade()
 
         assert assert_in_step(db)["C-1"][0] == 1
+    finally:
+        db.dispose()
+
+
+def test_the_migration_marks_earlier_digests_as_without_a_snapshot(blank_url: str) -> None:
+    db = Database(blank_url)
+    try:
+        with at_revision(db, "0012") as connection:
+            connection.execute(text(
+                "INSERT INTO digests (day, channel, state, claimed_at, claimed_by, attempts, counts, total, "
+                "replies_posted) VALUES ('2026-11-27', 'C0DIGEST', 'done', '2026-11-27 17:00:00', 'x', 1, "
+                "'{\"reasons\": {}}', 0, 0)"
+            ))
+
+        db.upgrade()
+
+        with db.sessions() as session:
+            assert session.scalars(select(DigestRow.stuck_recorded)).all() == [False]
     finally:
         db.dispose()

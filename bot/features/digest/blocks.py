@@ -59,7 +59,7 @@ def digest_blocks(digest: Digest) -> list[Block]:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=messages.DIGEST_EMPTY)))
     else:
         summary = messages.digest_summary(digest.total, digest.total_change, previous_day)
-        first = messages.digest_first_line(summary, digest.act_today.untaken_total)
+        first = messages.digest_first_line(summary, digest.act_today.untaken_total, digest.act_today.newly_stuck_total)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=first[:MAX_SECTION_TEXT])))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_act_today(digest)[:MAX_SECTION_TEXT])))
         categories = _category_lines(digest)
@@ -88,6 +88,12 @@ def _act_today(digest: Digest) -> str:
     if act.follow_ups_total > len(act.follow_ups):
         more = act.follow_ups_total - len(act.follow_ups)
         lines.append(messages.act_today_more(more, "follow-ups due in the next day"))
+    if act.newly_stuck is not None:
+        newly = act.newly_stuck
+        lines += [messages.act_today_newly_stuck(c.customer_id, c.utility.display_name, c.action, c.reason)
+                  for c in newly.first]
+        if newly.total > len(newly.first):
+            lines.append(messages.act_today_more(newly.total - len(newly.first), "newly stuck"))
     return "\n".join(lines)
 
 

@@ -29,10 +29,12 @@ from commands.digest import (
     CaseToTake,
     Digest,
     FollowUpDue,
+    NewlyStuck,
     StuckCounts,
     compose_digest,
     due_day,
     judged_at,
+    previous_digest,
 )
 from models.digest.queries import escalation_ages, stuck_snapshot
 from models.digest.runs import (
@@ -115,14 +117,20 @@ def build_digest(
     session: Session, day: date, channel: str | None, as_of: datetime, *, listing: ListWriter | None = None
 ) -> Digest:
     """Compose the digest of `day` at `as_of`; with `listing`, the full list streams into it too."""
-    snapshot = stuck_snapshot(session, as_of, listing=listing)
-    counts = StuckCounts(snapshot.counts, escalation_ages(session, as_of))
     history = previous_digests(session, channel, day, TREND_DAYS) if channel else []
-    return compose_digest(day, as_of, counts, snapshot.longest, history, act_today(session, as_of))
+    # The digest the change is measured against is also the one "newly stuck" is: compose_digest's own.
+    previous = previous_digest(day, history)
+    snapshot = stuck_snapshot(
+        session, as_of, listing=listing, newly_since=previous.stuck_snapshot if previous else None,
+        newly_first=ACT_TODAY_LINES,
+    )
+    counts = StuckCounts(snapshot.counts, escalation_ages(session, as_of))
+    return compose_digest(day, as_of, counts, snapshot.longest, history, act_today(session, as_of, snapshot.newly))
 
 
-def act_today(session: Session, as_of: datetime) -> ActToday:
-    """Escalations nobody has taken, and follow-ups falling due in the next day: what a lead hands out."""
+def act_today(session: Session, as_of: datetime, newly_stuck: NewlyStuck | None = None) -> ActToday:
+    """Escalations nobody has taken, follow-ups falling due in the next day, customers newly stuck: what a
+    lead hands out."""
     untaken, untaken_total = untaken_escalations(session, limit=ACT_TODAY_LINES)
     due, due_total = follow_ups_due_by(session, as_of + timedelta(days=1), limit=ACT_TODAY_LINES)
     return ActToday(
@@ -130,6 +138,7 @@ def act_today(session: Session, as_of: datetime) -> ActToday:
         untaken_total=untaken_total,
         follow_ups=tuple(FollowUpDue(f.customer_id, f.due_at) for f in due),
         follow_ups_total=due_total,
+        newly_stuck=newly_stuck,
     )
 
 
@@ -181,8 +190,9 @@ def _complete(context: BotContext, run: DigestRun, as_of: datetime, instance: st
             ts = str(posted["ts"])
         with context.db.transaction() as session:
             counts = digest.counts.to_json()
+            compared_with = digest.previous.day if digest.previous else None
             if not record_post(session, run.id, by=instance, ts=ts, now=context.clock(), as_of=as_of,
-                               counts=counts, total=digest.total):
+                               counts=counts, total=digest.total, compared_with=compared_with):
                 raise LeaseLost(f"digest {run.day} {run.channel}")
         log.info("digest posted: day=%s channel=%s ts=%s total=%s recovered=%s", run.day, run.channel, ts,
                  digest.total, recovered)
