@@ -8,8 +8,8 @@ No foreign key to `digests`: PostgreSQL checks one per inserted row, a second fo
 either, and a digest posted before this revision, or pruned since, has none to compare with ("newly
 stuck" is then unknown, not zero). Existing digests are marked as not recorded.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
