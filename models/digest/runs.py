@@ -74,7 +74,7 @@ class DigestRow(Base):
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     total: Mapped[int | None] = mapped_column(Integer)
     replies_posted: Mapped[int] = mapped_column(Integer, default=0)
-    # Who was stuck is in digest_stuck (migration 0013); false before then, and once pruned.
+    # Who was stuck is in digest_stuck (migration 0015); false before then, and once pruned.
     stuck_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Who was stuck at each posted digest (migration 0013): what "newly stuck" is measured against."""
+"""Who was stuck at each posted digest (migration 0015): what "newly stuck" is measured against."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from models.base import Base
 
 class DigestStuckRow(Base):
     """One customer the digest counted as stuck. A digest's rows are its snapshot only when
-    `digests.stuck_recorded` is true: nobody stuck leaves no rows either. No foreign key (migration 0013):
+    `digests.stuck_recorded` is true: nobody stuck leaves no rows either. No foreign key (migration 0015):
     PostgreSQL would check it once per row of a snapshot of hundreds of thousands."""
 
     __tablename__ = "digest_stuck"

@@ -1,6 +1,6 @@
 """The digest's "N newly stuck": stuck now and not at the previous digest of the channel, on both databases.
 
-Who was stuck is recorded with each post (migration 0013); the next digest folds the comparison into its
+Who was stuck is recorded with each post (migration 0015); the next digest folds the comparison into its
 one pass over the customers, with or without the full list, and both answer the same as a Python oracle.
 """
 
@@ -95,7 +95,7 @@ def test_no_previous_snapshot_no_newly_stuck_part(db: Database, slack: SlackStan
     assert isinstance(run_digest(context, DAY - 3 * ONE_DAY, CHANNEL), DigestPosted)
     first, act = first_line_and_act_today(slack)
     assert first == "*1 stuck*"  # the first digest: nothing to compare with, so nobody is "new"
-    # As if Friday's digest was posted before migration 0013: no snapshot. Unknown is not zero.
+    # As if Friday's digest was posted before migration 0015: no snapshot. Unknown is not zero.
     with db.transaction() as session:
         session.execute(delete(DigestStuckRow))
         session.execute(update(DigestRow).values(stuck_recorded=False))
