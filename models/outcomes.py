@@ -1,32 +1,55 @@
-"""Outcomes: the facts behind each procedure sent, read from the history; the weekly chart's claims.
+"""Outcomes: what followed each procedure sent, counted per utility and week from the history; the weekly
+chart's claims.
 
-One query reads every procedure of the weeks reported with, per procedure, the first new authorization
-and the first connection that followed it: correlated seeks into the history's (customer, kind, time)
-index, so the cost grows with the procedures reported, not with the customers.
+One query counts, for the procedures of the weeks reported, the answers to the report's questions
+(`commands.outcomes.WeekTally`): a year at a million customers is a few hundred thousand procedures, so
+they are tallied by the database and only one row per utility and week (with its verification times)
+comes back. Finding what followed each procedure is where the two databases differ:
+
+- SQLite: correlated seeks into the history's (customer, kind, time) index and the procedures' (customer,
+  time) key, a few microseconds each; SQLite has no hash join, and these seeks are what its planner does
+  best.
+- PostgreSQL runs a correlated subquery as a SubPlan per row, about ten times dearer than SQLite's seek,
+  so there each procedure is joined (hash join) to its customer's later events, and the first of each
+  kind taken with `min() FILTER`, grouped by procedure.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, String, UniqueConstraint, func, select, update
+from sqlalchemy import (
+    Date,
+    String,
+    UniqueConstraint,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from commands.outcomes import SECONDS_PER_DAY, ProcedureFacts
-from commands.policy import Utility
+from commands.outcomes import (
+    CONNECTED_WITHIN,
+    ESCALATED_WITHIN,
+    REAUTHORIZED_WITHIN,
+    SECONDS_PER_DAY,
+    Answer,
+    WeekTally,
+    answered_by,
+)
+from commands.policy import REPEAT_WINDOW, Utility
 from models.base import Base, UTCDateTime
 from models.claims import insert_if_absent
 from models.customers import CustomerRow, ProcedureRow
 from models.escalations import EscalationRow
 from models.history import TransitionKind, TransitionRow
 
-# Rows fetched per round trip while streaming a year of procedures.
-_FETCH = 10_000
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+_PROCEDURE = "procedure"  # an event kind of the PostgreSQL join, beside the transition kinds
 
 
 class OutcomePostRow(Base):
@@ -43,18 +66,95 @@ class OutcomePostRow(Base):
     posted_at: Mapped[datetime | None]
 
 
-def sent_procedures(since: datetime, until: datetime) -> Select[str, datetime, datetime]:
-    """The procedures that count as steps sent to a customer, with the next one sent to the same customer.
+def week_tallies(
+    session: Session, since: datetime, as_of: datetime, weeks: list[tuple[date, datetime]],
+    utility: Utility | None = None,
+) -> list[WeekTally]:
+    """The tallies of the procedures sent from `since` to `as_of`, per utility and week (`weeks`: each
+    Monday with the moment it starts, in order, as `commands.outcomes.week_starts` gives them)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    procedures = (
+        select(ProcedureRow.id, ProcedureRow.customer_id, CustomerRow.utility, ProcedureRow.sent_at)
+        .join(CustomerRow, CustomerRow.id == ProcedureRow.customer_id)
+        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of)
+    )
+    if utility is not None:
+        procedures = procedures.where(CustomerRow.utility == utility.value)
+    week = _week_index(ProcedureRow.sent_at, [start for _, start in weeks], 0, len(weeks)).label("week")
+    procedures = procedures.add_columns(week)
+    facts = (_joined_facts if postgresql else _sought_facts)(procedures, since, as_of, postgresql)
+    # Materialized: each fact is read several times below, and an inlined subquery would seek it again
+    # for every reference.
+    f = facts.cte("facts").prefix_with("MATERIALIZED")
 
-    Every outcome reads procedures through here, so what counts as a procedure is decided in one place.
-    """
-    return select(
-        ProcedureRow.customer_id,
-        ProcedureRow.sent_at,
-        func.lead(ProcedureRow.sent_at, type_=UTCDateTime()).over(
-            partition_by=ProcedureRow.customer_id, order_by=ProcedureRow.sent_at
-        ).label("next_procedure_at"),
-    ).where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= until)
+    def seconds(later: Any, earlier: Any) -> Any:
+        return _seconds(later, earlier, postgresql)
+
+    def within(moment: Any, window: timedelta) -> Any:
+        return seconds(moment, f.c.sent_at) <= window.total_seconds()
+
+    def answer(window: timedelta, yes: Any) -> tuple[Any, Any]:
+        known = f.c.sent_at <= literal(answered_by(as_of, window), UTCDateTime())
+        return func.count(case((known, 1))), func.count(case((and_(known, yes), 1)))
+
+    # The first connection at or after the first new authorization: the first connection after the steps,
+    # unless that came before the grant (then one more seek); none after the steps, none after the grant.
+    after_grant = case(
+        (f.c.connected_at.is_(None), None),
+        (f.c.connected_at >= f.c.granted_at, f.c.connected_at),
+        else_=_first(TransitionKind.CONNECTED, f.c.customer_id, f.c.granted_at),
+    )
+    verification = case(
+        (f.c.granted_at.is_not(None), seconds(after_grant, f.c.granted_at) / SECONDS_PER_DAY)
+    )
+    query = (
+        select(
+            f.c.utility, f.c.week, func.count(),
+            *answer(REAUTHORIZED_WITHIN, within(f.c.granted_at, REAUTHORIZED_WITHIN)),
+            *answer(CONNECTED_WITHIN[0], within(f.c.connected_at, CONNECTED_WITHIN[0])),
+            *answer(CONNECTED_WITHIN[1], within(f.c.connected_at, CONNECTED_WITHIN[1])),
+            *answer(REPEAT_WINDOW, within(f.c.next_at, REPEAT_WINDOW)),
+            *answer(ESCALATED_WITHIN, f.c.escalated),
+            func.array_agg(verification) if postgresql else func.group_concat(verification),
+        )
+        .group_by(f.c.utility, f.c.week)
+    )
+    utilities = {u.value: u for u in Utility}
+    tallies = []
+    for code, index, sent, *counts, times in session.execute(query):
+        reauthorized, connected_short, connected_long, repeated, escalated = (
+            Answer(counts[n], counts[n + 1]) for n in range(0, 10, 2))
+        tallies.append(WeekTally(utilities[code], weeks[index][0], sent, reauthorized, connected_short,
+                                 connected_long, repeated, escalated, _numbers(times)))
+    return tallies
+
+
+def _numbers(times: str | list[float | None] | None) -> tuple[float, ...]:
+    if times is None:
+        return ()
+    if isinstance(times, str):  # SQLite's group_concat
+        return tuple(float(value) for value in times.split(","))
+    return tuple(value for value in times if value is not None)
+
+
+def _week_index(moment: Any, starts: list[datetime], low: int, high: int) -> Any:
+    """The index of the last start at or before `moment`, as a balanced tree of CASE: six comparisons
+    a row for a year of weeks, where a flat CASE would average twenty-six."""
+    if high - low <= 1:
+        return literal(low)
+    middle = (low + high) // 2
+    return case(
+        (moment < literal(starts[middle], UTCDateTime()), _week_index(moment, starts, low, middle)),
+        else_=_week_index(moment, starts, middle, high),
+    )
+
+
+def _seconds(later: Any, earlier: Any, postgresql: bool) -> Any:
+    """From `earlier` to `later` in seconds (NULL when either is), computed by the database."""
+    if postgresql:
+        return func.date_part("epoch", later - earlier)
+    # julianday() counts whole milliseconds: rounding to them gives exact differences (3 days is 259200.0).
+    return func.round((func.julianday(later) - func.julianday(earlier)) * SECONDS_PER_DAY, 3)
 
 
 def _first(kind: TransitionKind, customer: Any, after: Any) -> Any:
@@ -65,72 +165,66 @@ def _first(kind: TransitionKind, customer: Any, after: Any) -> Any:
     )
 
 
-def _epoch(column: Any, dialect: str) -> Any:
-    """A moment as POSIX seconds, computed by the database: parsing a few hundred thousand datetimes
-    in Python would be most of the report's time."""
-    if dialect == "postgresql":
-        return func.date_part("epoch", column)
-    return (func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * SECONDS_PER_DAY
+def _escalated(since: datetime, as_of: datetime, postgresql: bool) -> Any:
+    """The procedures followed by an escalation within ESCALATED_WITHIN: driven from the escalations (a few
+    thousand), each matched to its customer's procedures through their (customer, time) key."""
+    procedure, escalation = ProcedureRow, EscalationRow
+    return (
+        select(procedure.id)
+        .select_from(escalation)
+        .join(procedure, procedure.customer_id == escalation.customer_id)
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of, procedure.sent_at <= escalation.opened_at,
+               _seconds(escalation.opened_at, procedure.sent_at, postgresql) <= ESCALATED_WITHIN.total_seconds())
+    )
 
 
-def procedure_facts(
-    session: Session, since: datetime, until: datetime, utility: Utility | None = None
-) -> Iterator[ProcedureFacts]:
-    """The facts of every procedure sent from `since` to `until`, streamed."""
-    dialect = session.get_bind().dialect.name
-    procedures = sent_procedures(since, until).subquery("procedures_sent")
-    followed = (
+def _sought_facts(procedures: Any, since: datetime, as_of: datetime, postgresql: bool) -> Any:
+    """Per procedure, what followed it, by correlated seeks (SQLite)."""
+    p = procedures.subquery("procedures_sent")
+    later = ProcedureRow.__table__.alias("later")
+    next_at = (
+        select(func.min(later.c.sent_at))
+        .where(later.c.customer_id == p.c.customer_id, later.c.sent_at > p.c.sent_at, later.c.sent_at <= as_of)
+        .scalar_subquery()
+    )
+    return select(
+        p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week,
+        _first(TransitionKind.GRANTED, p.c.customer_id, p.c.sent_at).label("granted_at"),
+        _first(TransitionKind.CONNECTED, p.c.customer_id, p.c.sent_at).label("connected_at"),
+        next_at.label("next_at"),
+        p.c.id.in_(_escalated(since, as_of, postgresql)).label("escalated"),
+    )
+
+
+def _joined_facts(procedures: Any, since: datetime, as_of: datetime, postgresql: bool) -> Any:
+    """Per procedure, what followed it, by one hash join with every later event of its customer (PostgreSQL)."""
+    p = procedures.subquery("procedures_sent")
+    events = union_all(
+        select(TransitionRow.customer_id, TransitionRow.at, TransitionRow.kind)
+        .where(TransitionRow.kind.in_([TransitionKind.GRANTED.value, TransitionKind.CONNECTED.value]),
+               TransitionRow.at >= since),
+        select(ProcedureRow.customer_id, ProcedureRow.sent_at, literal(_PROCEDURE, String(16)))
+        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of),
+    ).subquery("events")
+
+    def first(kind: str, *, strictly_after: bool = False) -> Any:
+        condition = events.c.kind == kind
+        if strictly_after:
+            condition = and_(condition, events.c.at > p.c.sent_at)
+        return func.min(events.c.at).filter(condition)
+
+    return (
         select(
-            procedures.c.customer_id,
-            CustomerRow.utility,
-            procedures.c.sent_at,
-            procedures.c.next_procedure_at,
-            _first(TransitionKind.GRANTED, procedures.c.customer_id, procedures.c.sent_at).label("granted_at"),
-            _first(TransitionKind.CONNECTED, procedures.c.customer_id, procedures.c.sent_at).label("connected_at"),
+            p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week,
+            first(TransitionKind.GRANTED.value).label("granted_at"),
+            first(TransitionKind.CONNECTED.value).label("connected_at"),
+            first(_PROCEDURE, strictly_after=True).label("next_at"),
+            p.c.id.in_(_escalated(since, as_of, postgresql)).label("escalated"),
         )
-        .join(CustomerRow, CustomerRow.id == procedures.c.customer_id)
+        .select_from(p.outerjoin(events, and_(events.c.customer_id == p.c.customer_id,
+                                              events.c.at >= p.c.sent_at)))
+        .group_by(p.c.id, p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week)
     )
-    if utility is not None:
-        followed = followed.where(CustomerRow.utility == utility.value)
-    # Materialized: the outer query reads granted_at twice, and an inlined subquery would seek it twice.
-    inner = followed.cte("followed").prefix_with("MATERIALIZED")
-    after_grant = _first(TransitionKind.CONNECTED, inner.c.customer_id, inner.c.granted_at)
-    query = select(
-        inner.c.customer_id, inner.c.utility,
-        *(_epoch(moment, dialect) for moment in (
-            inner.c.sent_at, inner.c.granted_at, inner.c.connected_at, after_grant, inner.c.next_procedure_at,
-        )),
-    )
-    escalations = _escalations(session, since)
-    utilities = {u.value: u for u in Utility}
-    result = session.execute(query.execution_options(yield_per=_FETCH))
-    for customer_id, code, sent, granted, connected, after, following in result:
-        opened = escalations.get(customer_id)
-        escalated = None
-        if opened:
-            index = bisect.bisect_left(opened, sent)
-            escalated = opened[index] if index < len(opened) else None
-        yield ProcedureFacts(
-            customer_id, utilities[code], sent,
-            None if granted is None else (granted - sent) / SECONDS_PER_DAY,
-            None if connected is None else (connected - sent) / SECONDS_PER_DAY,
-            None if granted is None or after is None else (after - granted) / SECONDS_PER_DAY,
-            None if following is None else (following - sent) / SECONDS_PER_DAY,
-            None if escalated is None else (escalated - sent) / SECONDS_PER_DAY,
-        )
-
-
-def _escalations(session: Session, since: datetime) -> dict[str, list[float]]:
-    """When each customer's escalations were opened (POSIX seconds): a few thousand rows, matched in memory."""
-    opened: dict[str, list[float]] = defaultdict(list)
-    rows = session.execute(
-        select(EscalationRow.customer_id, EscalationRow.opened_at)
-        .where(EscalationRow.opened_at >= since)
-        .order_by(EscalationRow.customer_id, EscalationRow.opened_at)
-    )
-    for customer_id, opened_at in rows:
-        opened[customer_id].append(opened_at.timestamp())
-    return opened
 
 
 def claim_chart(session: Session, week: date, channel: str, *, now: datetime) -> bool:
