@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Interval,
     String,
     UniqueConstraint,
     and_,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -35,6 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from commands.outcomes import (
     CONNECTED_WITHIN,
+    DAY,
     ESCALATED_WITHIN,
     REAUTHORIZED_WITHIN,
     SECONDS_PER_DAY,
@@ -50,6 +53,10 @@ from models.escalations import EscalationRow
 from models.history import TransitionKind, TransitionRow
 
 _PROCEDURE = "procedure"  # an event kind of the PostgreSQL join, beside the transition kinds
+_MS_PER_DAY = 86_400_000
+# Julian day numbers hold whole milliseconds but subtract with an error of about 1e-10 day: a slack below
+# half a millisecond keeps "exactly 7 days after" within 7 days, and 1 ms more outside.
+_JULIAN_SLACK = 5e-9
 
 
 class OutcomePostRow(Base):
@@ -73,47 +80,65 @@ def week_tallies(
     """The tallies of the procedures sent from `since` to `as_of`, per utility and week (`weeks`: each
     Monday with the moment it starts, in order, as `commands.outcomes.week_starts` gives them)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
-    procedures = (
-        select(ProcedureRow.id, ProcedureRow.customer_id, CustomerRow.utility, ProcedureRow.sent_at)
-        .join(CustomerRow, CustomerRow.id == ProcedureRow.customer_id)
-        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of)
-    )
-    if utility is not None:
-        procedures = procedures.where(CustomerRow.utility == utility.value)
-    week = _week_index(ProcedureRow.sent_at, [start for _, start in weeks], 0, len(weeks)).label("week")
-    procedures = procedures.add_columns(week)
-    facts = (_joined_facts if postgresql else _sought_facts)(procedures, since, as_of, postgresql)
+    starts = [start for _, start in weeks]
+
+    def week(sent_at: Any) -> Any:
+        return _week_index(sent_at, starts, 0, len(starts)).label("week")
+
+    if postgresql:
+        # No JIT: compiling this statement's expressions costs PostgreSQL seconds, more than running them;
+        # and room to hash and sort a year of procedures in memory.
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        facts = _joined_facts(since, as_of, utility, week)
+    else:
+        facts = _sought_facts(since, as_of, utility, week)
     # Materialized: each fact is read several times below, and an inlined subquery would seek it again
     # for every reference.
     f = facts.cte("facts").prefix_with("MATERIALIZED")
 
-    def seconds(later: Any, earlier: Any) -> Any:
-        return _seconds(later, earlier, postgresql)
+    # The facts' moments are timestamps on PostgreSQL and Julian day numbers on SQLite (parsing a text
+    # time is most of the cost of a comparison there, so each is parsed once, in `_sought_facts`).
+    if postgresql:
+        def within(moment: Any, window: timedelta) -> Any:
+            return moment <= f.c.sent + literal(window, Interval())
 
-    def within(moment: Any, window: timedelta) -> Any:
-        return seconds(moment, f.c.sent_at) <= window.total_seconds()
+        def days(later: Any, earlier: Any) -> Any:
+            return func.date_part("epoch", later - earlier) / SECONDS_PER_DAY
+
+        connected_after_grant = _first(TransitionKind.CONNECTED, f.c.customer_id, f.c.granted)
+    else:
+        def within(moment: Any, window: timedelta) -> Any:
+            return moment - f.c.sent <= window / DAY + _JULIAN_SLACK
+
+        def days(later: Any, earlier: Any) -> Any:
+            # julianday() counts whole milliseconds: rounding to them gives exact days (3 days is 3.0).
+            return func.round((later - earlier) * _MS_PER_DAY) / _MS_PER_DAY
+
+        connected_after_grant = func.julianday(_first(
+            TransitionKind.CONNECTED, f.c.customer_id,
+            _first(TransitionKind.GRANTED, f.c.customer_id, f.c.sent_at)))
 
     def answer(window: timedelta, yes: Any) -> tuple[Any, Any]:
         known = f.c.sent_at <= literal(answered_by(as_of, window), UTCDateTime())
         return func.count(case((known, 1))), func.count(case((and_(known, yes), 1)))
 
-    # The first connection at or after the first new authorization: the first connection after the steps,
-    # unless that came before the grant (then one more seek); none after the steps, none after the grant.
-    after_grant = case(
-        (f.c.connected_at.is_(None), None),
-        (f.c.connected_at >= f.c.granted_at, f.c.connected_at),
-        else_=_first(TransitionKind.CONNECTED, f.c.customer_id, f.c.granted_at),
-    )
+    # From the first new authorization after the steps to the first connection at or after it: the first
+    # connection after the steps, unless that came before the grant (then one more seek); none after the
+    # steps, none after the grant.
     verification = case(
-        (f.c.granted_at.is_not(None), seconds(after_grant, f.c.granted_at) / SECONDS_PER_DAY)
+        (f.c.granted.is_(None), None),
+        (f.c.connected.is_(None), None),
+        (f.c.connected >= f.c.granted, days(f.c.connected, f.c.granted)),
+        else_=days(connected_after_grant, f.c.granted),
     )
     query = (
         select(
             f.c.utility, f.c.week, func.count(),
-            *answer(REAUTHORIZED_WITHIN, within(f.c.granted_at, REAUTHORIZED_WITHIN)),
-            *answer(CONNECTED_WITHIN[0], within(f.c.connected_at, CONNECTED_WITHIN[0])),
-            *answer(CONNECTED_WITHIN[1], within(f.c.connected_at, CONNECTED_WITHIN[1])),
-            *answer(REPEAT_WINDOW, within(f.c.next_at, REPEAT_WINDOW)),
+            *answer(REAUTHORIZED_WITHIN, within(f.c.granted, REAUTHORIZED_WITHIN)),
+            *answer(CONNECTED_WITHIN[0], within(f.c.connected, CONNECTED_WITHIN[0])),
+            *answer(CONNECTED_WITHIN[1], within(f.c.connected, CONNECTED_WITHIN[1])),
+            *answer(REPEAT_WINDOW, within(f.c.next, REPEAT_WINDOW)),
             *answer(ESCALATED_WITHIN, f.c.escalated),
             func.array_agg(verification) if postgresql else func.group_concat(verification),
         )
@@ -157,10 +182,14 @@ def _seconds(later: Any, earlier: Any, postgresql: bool) -> Any:
     return func.round((func.julianday(later) - func.julianday(earlier)) * SECONDS_PER_DAY, 3)
 
 
-def _first(kind: TransitionKind, customer: Any, after: Any) -> Any:
+def _first(kind: TransitionKind, customer: Any, after: Any, moment: Any = None) -> Any:
+    """The first transition of `kind` of `customer` at or after `after` (passed through `moment`)."""
+    transition = TransitionRow.__table__.alias()  # its own name: these nest
+    first = func.min(transition.c.at)
     return (
-        select(func.min(TransitionRow.at))
-        .where(TransitionRow.customer_id == customer, TransitionRow.kind == kind.value, TransitionRow.at >= after)
+        select(first if moment is None else moment(first))
+        .where(transition.c.customer_id == customer, transition.c.kind == kind.value, transition.c.at >= after)
+        .correlate_except(transition)
         .scalar_subquery()
     )
 
@@ -178,53 +207,73 @@ def _escalated(since: datetime, as_of: datetime, postgresql: bool) -> Any:
     )
 
 
-def _sought_facts(procedures: Any, since: datetime, as_of: datetime, postgresql: bool) -> Any:
-    """Per procedure, what followed it, by correlated seeks (SQLite)."""
+def _sought_facts(since: datetime, as_of: datetime, utility: Utility | None, week: Any) -> Any:
+    """Per procedure, what followed it, by correlated seeks (SQLite), as Julian day numbers."""
+    procedures = (
+        select(ProcedureRow.id, ProcedureRow.customer_id, CustomerRow.utility, ProcedureRow.sent_at,
+               week(ProcedureRow.sent_at), CustomerRow.last_procedure_at)
+        .join(CustomerRow, CustomerRow.id == ProcedureRow.customer_id)
+        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of)
+    )
+    if utility is not None:
+        procedures = procedures.where(CustomerRow.utility == utility.value)
     p = procedures.subquery("procedures_sent")
     later = ProcedureRow.__table__.alias("later")
     next_at = (
-        select(func.min(later.c.sent_at))
+        select(func.julianday(func.min(later.c.sent_at)))
         .where(later.c.customer_id == p.c.customer_id, later.c.sent_at > p.c.sent_at, later.c.sent_at <= as_of)
         .scalar_subquery()
     )
     return select(
         p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week,
-        _first(TransitionKind.GRANTED, p.c.customer_id, p.c.sent_at).label("granted_at"),
-        _first(TransitionKind.CONNECTED, p.c.customer_id, p.c.sent_at).label("connected_at"),
-        next_at.label("next_at"),
-        p.c.id.in_(_escalated(since, as_of, postgresql)).label("escalated"),
+        func.julianday(p.c.sent_at).label("sent"),
+        _first(TransitionKind.GRANTED, p.c.customer_id, p.c.sent_at, func.julianday).label("granted"),
+        _first(TransitionKind.CONNECTED, p.c.customer_id, p.c.sent_at, func.julianday).label("connected"),
+        # Most procedures are their customer's last (the customer summary says so): no seek for those.
+        case((p.c.last_procedure_at > p.c.sent_at, next_at)).label("next"),
+        p.c.id.in_(_escalated(since, as_of, postgresql=False)).label("escalated"),
     )
 
 
-def _joined_facts(procedures: Any, since: datetime, as_of: datetime, postgresql: bool) -> Any:
-    """Per procedure, what followed it, by one hash join with every later event of its customer (PostgreSQL)."""
-    p = procedures.subquery("procedures_sent")
+def _joined_facts(since: datetime, as_of: datetime, utility: Utility | None, week: Any) -> Any:
+    """Per procedure, what followed it, by one hash join with every later event of its customer, grouped by
+    procedure (PostgreSQL); the customer's utility and the week are joined to the grouped rows."""
+    procedure = ProcedureRow
     events = union_all(
         select(TransitionRow.customer_id, TransitionRow.at, TransitionRow.kind)
         .where(TransitionRow.kind.in_([TransitionKind.GRANTED.value, TransitionKind.CONNECTED.value]),
                TransitionRow.at >= since),
-        select(ProcedureRow.customer_id, ProcedureRow.sent_at, literal(_PROCEDURE, String(16)))
-        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of),
+        select(procedure.customer_id, procedure.sent_at, literal(_PROCEDURE, String(16)))
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of),
     ).subquery("events")
 
     def first(kind: str, *, strictly_after: bool = False) -> Any:
         condition = events.c.kind == kind
         if strictly_after:
-            condition = and_(condition, events.c.at > p.c.sent_at)
+            condition = and_(condition, events.c.at > procedure.sent_at)
         return func.min(events.c.at).filter(condition)
 
-    return (
+    followed = (
         select(
-            p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week,
-            first(TransitionKind.GRANTED.value).label("granted_at"),
-            first(TransitionKind.CONNECTED.value).label("connected_at"),
-            first(_PROCEDURE, strictly_after=True).label("next_at"),
-            p.c.id.in_(_escalated(since, as_of, postgresql)).label("escalated"),
+            procedure.id, procedure.customer_id, procedure.sent_at,
+            first(TransitionKind.GRANTED.value).label("granted"),
+            first(TransitionKind.CONNECTED.value).label("connected"),
+            first(_PROCEDURE, strictly_after=True).label("next"),
         )
-        .select_from(p.outerjoin(events, and_(events.c.customer_id == p.c.customer_id,
-                                              events.c.at >= p.c.sent_at)))
-        .group_by(p.c.id, p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week)
+        .select_from(procedure.__table__.outerjoin(events, and_(events.c.customer_id == procedure.customer_id,
+                                                                events.c.at >= procedure.sent_at)))
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of)
+        .group_by(procedure.id)
+    ).subquery("followed")
+    facts = (
+        select(
+            followed.c.customer_id, CustomerRow.utility, followed.c.sent_at, week(followed.c.sent_at),
+            followed.c.sent_at.label("sent"), followed.c.granted, followed.c.connected, followed.c.next,
+            followed.c.id.in_(_escalated(since, as_of, postgresql=True)).label("escalated"),
+        )
+        .join(CustomerRow, CustomerRow.id == followed.c.customer_id)
     )
+    return facts if utility is None else facts.where(CustomerRow.utility == utility.value)
 
 
 def claim_chart(session: Session, week: date, channel: str, *, now: datetime) -> bool:
