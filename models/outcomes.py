@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    cast,
     func,
     literal,
     select,
@@ -81,8 +82,12 @@ def week_tallies(
     Monday with the moment it starts, in order, as `commands.outcomes.week_starts` gives them)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     starts = [start for _, start in weeks]
+    zone = getattr(starts[0].tzinfo, "key", None)
 
     def week(sent_at: Any) -> Any:
+        if postgresql and zone is not None:
+            # PostgreSQL knows the time zones: the local Monday directly, cheaper than the CASE tree.
+            return cast(func.date_trunc("week", func.timezone(zone, sent_at)), Date).label("week")
         return _week_index(sent_at, starts, 0, len(starts)).label("week")
 
     if postgresql:
@@ -147,10 +152,12 @@ def week_tallies(
     )
     utilities = {u.value: u for u in Utility}
     tallies = []
+    mondays = [monday for monday, _ in weeks]
     for code, index, sent, *counts, times in session.execute(query):
         reauthorized, connected_short, connected_long, repeated, escalated = (
             Answer(counts[n], counts[n + 1]) for n in range(0, 10, 2))
-        tallies.append(WeekTally(utilities[code], weeks[index][0], sent, reauthorized, connected_short,
+        monday = index if isinstance(index, date) else mondays[index]
+        tallies.append(WeekTally(utilities[code], monday, sent, reauthorized, connected_short,
                                  connected_long, repeated, escalated, _numbers(times)))
     return tallies
 
