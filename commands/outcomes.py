@@ -1,10 +1,10 @@
 """Outcomes: did the procedure support sent work? Measured per utility and week from the company's own history.
 
-Plain Python, no I/O. `models/outcomes.py` reads, for each procedure sent, the first new authorization and
-the first connection that followed it (from the history of transitions), the next procedure sent to the
-same customer and the first escalation; this module turns those facts into each procedure's outcome and
-the report: per utility and per week the steps were sent (Monday to Sunday in the team's time zone),
-with the utility's measured verification time held against its configured wait.
+Plain Python, no I/O. `models/outcomes.py` counts, for each week's procedures, what followed them (the
+first new authorization and the first connection after the steps, from the history of transitions; the
+next procedure sent to the same customer; escalations) under the questions and windows defined here; this
+module turns those tallies into the report: per utility and per week the steps were sent (Monday to Sunday
+in the team's time zone), with the utility's measured verification time held against its configured wait.
 
 Percentiles are hand-computable on purpose: the median is the middle value (the mean of the two middle
 values for an even count), the 90th percentile the nearest rank (the value at rank ceil(0.9 n)).
@@ -12,7 +12,6 @@ values for an even count), the 90th percentile the nearest rank (the value at ra
 
 from __future__ import annotations
 
-import bisect
 import math
 import statistics
 from collections import defaultdict
@@ -40,75 +39,54 @@ DEFAULT_WEEKS = 12
 HOME_WEEKS = 4
 
 
-_REAUTHORIZED_DAYS = REAUTHORIZED_WITHIN / DAY
-_CONNECTED_DAYS = tuple(span / DAY for span in CONNECTED_WITHIN)
-_REPEAT_DAYS = REPEAT_WINDOW / DAY
-_ESCALATED_DAYS = ESCALATED_WITHIN / DAY
-
-
-class ProcedureFacts(NamedTuple):
-    """What the history says followed one procedure sent, in days after the steps (None: not so far).
-
-    Numbers rather than datetimes: a year of procedures at a million customers is a few hundred
-    thousand of these, and the report must stay within seconds.
-    """
-
-    customer_id: str
-    utility: Utility
-    sent_at: float  # POSIX seconds
-    reauthorized_days: float | None  # the first new authorization at or after the steps
-    connected_days: float | None  # the first connection at or after the steps
-    verification_days: float | None  # from that new authorization to the first connection after it
-    next_procedure_days: float | None  # the next steps sent to the same customer
-    escalated_days: float | None  # the first escalation opened at or after the steps
-
-
-class _Answer:
+class Answer(NamedTuple):
     """How many procedures have an answer to one question (their window is over) and how many said yes.
 
     A procedure whose window is not over counts neither way, even when the answer already came:
     counting early successes but not yet-possible ones would inflate every recent share.
     """
 
-    __slots__ = ("known", "yes")
-
-    def __init__(self) -> None:
-        self.known = 0
-        self.yes = 0
-
-    def add(self, age_days: float, window_days: float, days: float | None, *, strictly_after: bool = False) -> None:
-        if age_days < window_days:
-            return
-        self.known += 1
-        if days is not None and days <= window_days and (days > 0 or not strictly_after):
-            self.yes += 1
+    known: int
+    yes: int
 
     @property
     def share(self) -> float | None:
         return self.yes / self.known if self.known else None
 
 
-class _Week:
-    """One utility's procedures of one week, tallied in one pass."""
+class WeekTally(NamedTuple):
+    """What followed the procedures sent to one utility's customers in one week, as the database counted it.
 
-    def __init__(self) -> None:
-        self.sent = 0
-        self.reauthorized = _Answer()
-        self.connected_short = _Answer()
-        self.connected_long = _Answer()
-        self.repeated = _Answer()
-        self.escalated = _Answer()
-        self.verifications: list[float] = []
+    Each question is asked of the procedures whose window is over (sent at or before `answered_by`):
+    re-authorized within REAUTHORIZED_WITHIN (the first new authorization at or after the steps),
+    connected within each of CONNECTED_WITHIN (the first connection at or after the steps), sent the steps
+    again within REPEAT_WINDOW (strictly later), escalated within ESCALATED_WITHIN. Counted by the database
+    because a year of procedures at a million customers is a few hundred thousand rows, too many to bring
+    into Python within the report's seconds.
+    """
 
-    def add(self, facts: ProcedureFacts, age_days: float) -> None:
-        self.sent += 1
-        self.reauthorized.add(age_days, _REAUTHORIZED_DAYS, facts.reauthorized_days)
-        self.connected_short.add(age_days, _CONNECTED_DAYS[0], facts.connected_days)
-        self.connected_long.add(age_days, _CONNECTED_DAYS[1], facts.connected_days)
-        self.repeated.add(age_days, _REPEAT_DAYS, facts.next_procedure_days, strictly_after=True)
-        self.escalated.add(age_days, _ESCALATED_DAYS, facts.escalated_days)
-        if facts.verification_days is not None:
-            self.verifications.append(facts.verification_days)
+    utility: Utility
+    week: date  # the Monday
+    sent: int
+    reauthorized: Answer
+    connected_short: Answer
+    connected_long: Answer
+    repeated: Answer
+    escalated: Answer
+    # Days from the first new authorization after the steps to the first connection after it.
+    verification_days: tuple[float, ...]
+
+
+def answered_by(as_of: datetime, window: timedelta) -> datetime:
+    """The procedures sent at or before this moment have their answer to a question of `window`."""
+    return as_of - window
+
+
+def week_starts(since: date, as_of: datetime, zone: ZoneInfo) -> list[tuple[date, datetime]]:
+    """Each Monday from `since` to the week after `as_of`'s, with the moment its local midnight falls on
+    (daylight saving time followed): a procedure belongs to the last week starting at or before it."""
+    mondays = [since + timedelta(weeks=n) for n in range((as_of.date() - since).days // 7 + 2)]
+    return [(monday, datetime.combine(monday, time(0), zone)) for monday in mondays]
 
 
 def week_of(moment: datetime, zone: ZoneInfo) -> date:
@@ -186,17 +164,17 @@ class OutcomesReport:
         return [w for w in self.weeks if w.utility is utility]
 
 
-def _summarize(utility: Utility, week: date, tally: _Week) -> WeekOutcomes:
+def _summarize(tally: WeekTally) -> WeekOutcomes:
     return WeekOutcomes(
-        utility=utility,
-        week=week,
+        utility=tally.utility,
+        week=tally.week,
         sent=tally.sent,
         reauthorized_7d=tally.reauthorized.share,
         connected_7d=tally.connected_short.share,
         connected_14d=tally.connected_long.share,
-        verification_median=median(tally.verifications),
-        verification_p90=percentile_90(tally.verifications),
-        verification_count=len(tally.verifications),
+        verification_median=median(tally.verification_days),
+        verification_p90=percentile_90(tally.verification_days),
+        verification_count=len(tally.verification_days),
         repeat_rate=tally.repeated.share,
         escalation_rate=tally.escalated.share,
         stuck_7d=tally.connected_short.known - tally.connected_short.yes,
@@ -230,28 +208,15 @@ def wait_warnings(weeks: Sequence[WeekOutcomes]) -> list[WaitWarning]:
 
 
 def compose_report(
-    facts: Iterable[ProcedureFacts], *, as_of: datetime, since: date, history_since: datetime | None,
-    zone: ZoneInfo,
+    tallies: Iterable[WeekTally], *, as_of: datetime, since: date, history_since: datetime | None,
 ) -> OutcomesReport:
-    """The report from the facts of every procedure sent from the week of `since` to `as_of`."""
-    # Each local Monday's midnight as POSIX seconds: a procedure's week is one bisection, DST included.
-    mondays = [since + timedelta(weeks=n) for n in range((as_of.date() - since).days // 7 + 2)]
-    starts = [datetime.combine(monday, time(0), zone).timestamp() for monday in mondays]
-    now = as_of.timestamp()
-    tallies: dict[tuple[Utility, date], _Week] = defaultdict(_Week)
-    times: dict[Utility, list[float]] = defaultdict(list)
-    for fact in facts:
-        index = bisect.bisect_right(starts, fact.sent_at) - 1
-        week = mondays[index] if 0 <= index < len(mondays) else week_of(
-            datetime.fromtimestamp(fact.sent_at, zone), zone)
-        tallies[(fact.utility, week)].add(fact, (now - fact.sent_at) / SECONDS_PER_DAY)
-        if fact.verification_days is not None:
-            times[fact.utility].append(fact.verification_days)
+    """The report from the weeks' tallies of every procedure sent from the week of `since` to `as_of`."""
     order = list(Utility)
-    weeks = tuple(
-        _summarize(utility, week, tallies[(utility, week)])
-        for utility, week in sorted(tallies, key=lambda key: (order.index(key[0]), key[1]))
-    )
+    ordered = sorted(tallies, key=lambda tally: (order.index(tally.utility), tally.week))
+    weeks = tuple(_summarize(tally) for tally in ordered)
+    times: dict[Utility, list[float]] = defaultdict(list)
+    for tally in ordered:
+        times[tally.utility].extend(tally.verification_days)
     return OutcomesReport(
         as_of=as_of, since=since, history_since=history_since, weeks=weeks,
         warnings=tuple(wait_warnings(weeks)),

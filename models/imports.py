@@ -10,7 +10,8 @@ unchanged re-import writes nothing and fires no trigger.
 The changed rows are first collected in a `*_changes` table holding the new values next to the old ones
 (`old_status`, `old_customer_id`, `is_new`; for customers the old enrollment and last data time). That table
 is where transitions (a new authorization, one revoked, a customer connected or disconnected) can be derived
-in SQL, in the same transaction, before `_upsert_changes` applies them: see the hook in `ImportBatch.apply`.
+in SQL, in the same transaction, before `_upsert_changes` applies them: the hook in `ImportBatch.apply` hands
+their ids to the history (`models.history.Touched`), which compares only them.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from commands.imports import (
 from models import customer_summary
 from models.db import Database
 from models.function_blocks import function_block_mask
-from models.history import record_transitions
+from models.history import Touched, record_transitions
 
 # A row to stage, with the fingerprint of the CSV fields it was read from (None when it comes from elsewhere).
 Staged = tuple[ImportRow, int | None]
@@ -185,6 +186,7 @@ class ImportBatch:
         # ON COMMIT DROP on PostgreSQL; SQLite has none, so `apply` drops them (a rollback undoes them anyway).
         self._on_commit = "" if self.sqlite else " ON COMMIT DROP"
         self._differs = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
+        self.touched = Touched(session)  # what `apply` wrote, for `record_transitions`
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -373,10 +375,12 @@ class ImportBatch:
                 continue
             table = _TABLES[kind]
             self._collect_changes(table)
-            # The hook for history rows (issue 14): here `import_authorizations_changes` holds every
-            # authorization about to be written with `is_new`, `old_status` and `old_customer_id`, and
-            # `import_customers_changes` every customer with `old_enrollment_status` and `old_last_data_at`
-            # (connected before or not); a transition is one INSERT ... SELECT from them, in this transaction.
+            # History (issue 14): the customers and authorizations about to be written are the only rows
+            # this transaction's `record_transitions` compares with what it observed before.
+            if kind is ImportKind.CUSTOMERS:
+                self.touched.add_customers(f"SELECT id FROM {table.changes}")
+            elif kind is ImportKind.AUTHORIZATIONS:
+                self.touched.add_authorizations(f"SELECT id FROM {table.changes}")
             counts = self._exec(f"SELECT count(*), coalesce(sum(is_new), 0) FROM {table.changes}").one()
             new[kind], changed[kind] = int(counts[1]), int(counts[0]) - int(counts[1])
             if kind is ImportKind.CUSTOMERS or kind is ImportKind.SUBSCRIPTIONS:
@@ -454,7 +458,7 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
             if errors:
                 raise ImportFailed.of(errors)  # rolls the transaction back: nothing of any file is written
             batch.apply()
-            record_transitions(session, now)  # the history of what this import changed, in its transaction
+            record_transitions(session, now, batch.touched)  # what this import changed, in its transaction
     return imported
 
 

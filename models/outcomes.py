@@ -1,32 +1,63 @@
-"""Outcomes: the facts behind each procedure sent, read from the history; the weekly chart's claims.
+"""Outcomes: what followed each procedure sent, counted per utility and week from the history; the weekly
+chart's claims.
 
-One query reads every procedure of the weeks reported with, per procedure, the first new authorization
-and the first connection that followed it: correlated seeks into the history's (customer, kind, time)
-index, so the cost grows with the procedures reported, not with the customers.
+One query counts, for the procedures of the weeks reported, the answers to the report's questions
+(`commands.outcomes.WeekTally`): a year at a million customers is a few hundred thousand procedures, so
+they are tallied by the database and only one row per utility and week (with its verification times)
+comes back. Finding what followed each procedure is where the two databases differ:
+
+- SQLite: correlated seeks into the history's (customer, kind, time) index and the procedures' (customer,
+  time) key, a few microseconds each; SQLite has no hash join, and these seeks are what its planner does
+  best.
+- PostgreSQL runs a correlated subquery as a SubPlan per row, about ten times dearer than SQLite's seek,
+  so there each procedure is joined (hash join) to its customer's later events, and the first of each
+  kind taken with `min() FILTER`, grouped by procedure.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, String, UniqueConstraint, func, select, update
+from sqlalchemy import (
+    Date,
+    Interval,
+    String,
+    UniqueConstraint,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from commands.outcomes import SECONDS_PER_DAY, ProcedureFacts
-from commands.policy import Utility
+from commands.outcomes import (
+    CONNECTED_WITHIN,
+    DAY,
+    ESCALATED_WITHIN,
+    REAUTHORIZED_WITHIN,
+    SECONDS_PER_DAY,
+    Answer,
+    WeekTally,
+    answered_by,
+)
+from commands.policy import REPEAT_WINDOW, Utility
 from models.base import Base, UTCDateTime
 from models.claims import insert_if_absent
 from models.customers import CustomerRow, ProcedureRow
 from models.escalations import EscalationRow
 from models.history import TransitionKind, TransitionRow
 
-# Rows fetched per round trip while streaming a year of procedures.
-_FETCH = 10_000
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+_PROCEDURE = "procedure"  # an event kind of the PostgreSQL join, beside the transition kinds
+_MS_PER_DAY = 86_400_000
+# Julian day numbers hold whole milliseconds but subtract with an error of about 1e-10 day: a slack below
+# half a millisecond keeps "exactly 7 days after" within 7 days, and 1 ms more outside.
+_JULIAN_SLACK = 5e-9
 
 
 class OutcomePostRow(Base):
@@ -43,94 +74,214 @@ class OutcomePostRow(Base):
     posted_at: Mapped[datetime | None]
 
 
-def sent_procedures(since: datetime, until: datetime) -> Select[str, datetime, datetime]:
-    """The procedures that count as steps sent to a customer, with the next one sent to the same customer.
+def week_tallies(
+    session: Session, since: datetime, as_of: datetime, weeks: list[tuple[date, datetime]],
+    utility: Utility | None = None,
+) -> list[WeekTally]:
+    """The tallies of the procedures sent from `since` to `as_of`, per utility and week (`weeks`: each
+    Monday with the moment it starts, in order, as `commands.outcomes.week_starts` gives them)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    starts = [start for _, start in weeks]
+    zone = getattr(starts[0].tzinfo, "key", None)
 
-    Every outcome reads procedures through here, so what counts as a procedure is decided in one place.
-    """
-    return select(
-        ProcedureRow.customer_id,
-        ProcedureRow.sent_at,
-        func.lead(ProcedureRow.sent_at, type_=UTCDateTime()).over(
-            partition_by=ProcedureRow.customer_id, order_by=ProcedureRow.sent_at
-        ).label("next_procedure_at"),
-    ).where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= until)
+    def week(sent_at: Any) -> Any:
+        if postgresql and zone is not None:
+            # PostgreSQL knows the time zones: the local Monday directly, cheaper than the CASE tree.
+            return cast(func.date_trunc("week", func.timezone(zone, sent_at)), Date).label("week")
+        return _week_index(sent_at, starts, 0, len(starts)).label("week")
+
+    if postgresql:
+        # No JIT: compiling this statement's expressions costs PostgreSQL seconds, more than running them;
+        # and room to hash and sort a year of procedures in memory.
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        facts = _joined_facts(since, as_of, utility, week)
+    else:
+        facts = _sought_facts(since, as_of, utility, week)
+    # Materialized on SQLite: each fact is read several times below, and SQLite's inlined subquery would seek
+    # it again for every reference. Not on PostgreSQL, which computes a grouped subquery once anyway and,
+    # reading it inline, tallies the weeks in a hash table instead of sorting a year of procedures.
+    f = facts.cte("facts").prefix_with("NOT MATERIALIZED" if postgresql else "MATERIALIZED")
+
+    # The facts' moments are timestamps on PostgreSQL and Julian day numbers on SQLite (parsing a text
+    # time is most of the cost of a comparison there, so each is parsed once, in `_sought_facts`).
+    if postgresql:
+        def within(moment: Any, window: timedelta) -> Any:
+            return moment <= f.c.sent + literal(window, Interval())
+
+        def days(later: Any, earlier: Any) -> Any:
+            return func.date_part("epoch", later - earlier) / SECONDS_PER_DAY
+
+        connected_after_grant = _first(TransitionKind.CONNECTED, f.c.customer_id, f.c.granted)
+    else:
+        def within(moment: Any, window: timedelta) -> Any:
+            return moment - f.c.sent <= window / DAY + _JULIAN_SLACK
+
+        def days(later: Any, earlier: Any) -> Any:
+            # julianday() counts whole milliseconds: rounding to them gives exact days (3 days is 3.0).
+            return func.round((later - earlier) * _MS_PER_DAY) / _MS_PER_DAY
+
+        connected_after_grant = func.julianday(_first(
+            TransitionKind.CONNECTED, f.c.customer_id,
+            _first(TransitionKind.GRANTED, f.c.customer_id, f.c.sent_at)))
+
+    def answer(window: timedelta, yes: Any) -> tuple[Any, Any]:
+        known = f.c.sent_at <= literal(answered_by(as_of, window), UTCDateTime())
+        return func.count(case((known, 1))), func.count(case((and_(known, yes), 1)))
+
+    # From the first new authorization after the steps to the first connection at or after it: the first
+    # connection after the steps, unless that came before the grant (then one more seek); none after the
+    # steps, none after the grant.
+    verification = case(
+        (f.c.granted.is_(None), None),
+        (f.c.connected.is_(None), None),
+        (f.c.connected >= f.c.granted, days(f.c.connected, f.c.granted)),
+        else_=days(connected_after_grant, f.c.granted),
+    )
+    query = (
+        select(
+            f.c.utility, f.c.week, func.count(),
+            *answer(REAUTHORIZED_WITHIN, within(f.c.granted, REAUTHORIZED_WITHIN)),
+            *answer(CONNECTED_WITHIN[0], within(f.c.connected, CONNECTED_WITHIN[0])),
+            *answer(CONNECTED_WITHIN[1], within(f.c.connected, CONNECTED_WITHIN[1])),
+            *answer(REPEAT_WINDOW, within(f.c.next, REPEAT_WINDOW)),
+            *answer(ESCALATED_WITHIN, f.c.escalated),
+            func.array_agg(verification) if postgresql else func.group_concat(verification),
+        )
+        .group_by(f.c.utility, f.c.week)
+    )
+    utilities = {u.value: u for u in Utility}
+    tallies = []
+    mondays = [monday for monday, _ in weeks]
+    for code, index, sent, *counts, times in session.execute(query):
+        reauthorized, connected_short, connected_long, repeated, escalated = (
+            Answer(counts[n], counts[n + 1]) for n in range(0, 10, 2))
+        monday = index if isinstance(index, date) else mondays[index]
+        tallies.append(WeekTally(utilities[code], monday, sent, reauthorized, connected_short,
+                                 connected_long, repeated, escalated, _numbers(times)))
+    return tallies
 
 
-def _first(kind: TransitionKind, customer: Any, after: Any) -> Any:
+def _numbers(times: str | list[float | None] | None) -> tuple[float, ...]:
+    if times is None:
+        return ()
+    if isinstance(times, str):  # SQLite's group_concat
+        return tuple(float(value) for value in times.split(","))
+    return tuple(value for value in times if value is not None)
+
+
+def _week_index(moment: Any, starts: list[datetime], low: int, high: int) -> Any:
+    """The index of the last start at or before `moment`, as a balanced tree of CASE: six comparisons
+    a row for a year of weeks, where a flat CASE would average twenty-six."""
+    if high - low <= 1:
+        return literal(low)
+    middle = (low + high) // 2
+    return case(
+        (moment < literal(starts[middle], UTCDateTime()), _week_index(moment, starts, low, middle)),
+        else_=_week_index(moment, starts, middle, high),
+    )
+
+
+def _seconds(later: Any, earlier: Any, postgresql: bool) -> Any:
+    """From `earlier` to `later` in seconds (NULL when either is), computed by the database."""
+    if postgresql:
+        return func.date_part("epoch", later - earlier)
+    # julianday() counts whole milliseconds: rounding to them gives exact differences (3 days is 259200.0).
+    return func.round((func.julianday(later) - func.julianday(earlier)) * SECONDS_PER_DAY, 3)
+
+
+def _first(kind: TransitionKind, customer: Any, after: Any, moment: Any = None) -> Any:
+    """The first transition of `kind` of `customer` at or after `after` (passed through `moment`)."""
+    transition = TransitionRow.__table__.alias()  # its own name: these nest
+    first = func.min(transition.c.at)
     return (
-        select(func.min(TransitionRow.at))
-        .where(TransitionRow.customer_id == customer, TransitionRow.kind == kind.value, TransitionRow.at >= after)
+        select(first if moment is None else moment(first))
+        .where(transition.c.customer_id == customer, transition.c.kind == kind.value, transition.c.at >= after)
+        .correlate_except(transition)
         .scalar_subquery()
     )
 
 
-def _epoch(column: Any, dialect: str) -> Any:
-    """A moment as POSIX seconds, computed by the database: parsing a few hundred thousand datetimes
-    in Python would be most of the report's time."""
-    if dialect == "postgresql":
-        return func.date_part("epoch", column)
-    return (func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * SECONDS_PER_DAY
+def _escalated(since: datetime, as_of: datetime, postgresql: bool) -> Any:
+    """The procedures followed by an escalation within ESCALATED_WITHIN: driven from the escalations (a few
+    thousand), each matched to its customer's procedures through their (customer, time) key."""
+    procedure, escalation = ProcedureRow, EscalationRow
+    return (
+        select(procedure.id)
+        .select_from(escalation)
+        .join(procedure, procedure.customer_id == escalation.customer_id)
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of, procedure.sent_at <= escalation.opened_at,
+               _seconds(escalation.opened_at, procedure.sent_at, postgresql) <= ESCALATED_WITHIN.total_seconds())
+    )
 
 
-def procedure_facts(
-    session: Session, since: datetime, until: datetime, utility: Utility | None = None
-) -> Iterator[ProcedureFacts]:
-    """The facts of every procedure sent from `since` to `until`, streamed."""
-    dialect = session.get_bind().dialect.name
-    procedures = sent_procedures(since, until).subquery("procedures_sent")
-    followed = (
-        select(
-            procedures.c.customer_id,
-            CustomerRow.utility,
-            procedures.c.sent_at,
-            procedures.c.next_procedure_at,
-            _first(TransitionKind.GRANTED, procedures.c.customer_id, procedures.c.sent_at).label("granted_at"),
-            _first(TransitionKind.CONNECTED, procedures.c.customer_id, procedures.c.sent_at).label("connected_at"),
-        )
-        .join(CustomerRow, CustomerRow.id == procedures.c.customer_id)
+def _sought_facts(since: datetime, as_of: datetime, utility: Utility | None, week: Any) -> Any:
+    """Per procedure, what followed it, by correlated seeks (SQLite), as Julian day numbers."""
+    procedures = (
+        select(ProcedureRow.id, ProcedureRow.customer_id, CustomerRow.utility, ProcedureRow.sent_at,
+               week(ProcedureRow.sent_at), CustomerRow.last_procedure_at)
+        .join(CustomerRow, CustomerRow.id == ProcedureRow.customer_id)
+        .where(ProcedureRow.sent_at >= since, ProcedureRow.sent_at <= as_of)
     )
     if utility is not None:
-        followed = followed.where(CustomerRow.utility == utility.value)
-    # Materialized: the outer query reads granted_at twice, and an inlined subquery would seek it twice.
-    inner = followed.cte("followed").prefix_with("MATERIALIZED")
-    after_grant = _first(TransitionKind.CONNECTED, inner.c.customer_id, inner.c.granted_at)
-    query = select(
-        inner.c.customer_id, inner.c.utility,
-        *(_epoch(moment, dialect) for moment in (
-            inner.c.sent_at, inner.c.granted_at, inner.c.connected_at, after_grant, inner.c.next_procedure_at,
-        )),
+        procedures = procedures.where(CustomerRow.utility == utility.value)
+    p = procedures.subquery("procedures_sent")
+    later = ProcedureRow.__table__.alias("later")
+    next_at = (
+        select(func.julianday(func.min(later.c.sent_at)))
+        .where(later.c.customer_id == p.c.customer_id, later.c.sent_at > p.c.sent_at, later.c.sent_at <= as_of)
+        .scalar_subquery()
     )
-    escalations = _escalations(session, since)
-    utilities = {u.value: u for u in Utility}
-    result = session.execute(query.execution_options(yield_per=_FETCH))
-    for customer_id, code, sent, granted, connected, after, following in result:
-        opened = escalations.get(customer_id)
-        escalated = None
-        if opened:
-            index = bisect.bisect_left(opened, sent)
-            escalated = opened[index] if index < len(opened) else None
-        yield ProcedureFacts(
-            customer_id, utilities[code], sent,
-            None if granted is None else (granted - sent) / SECONDS_PER_DAY,
-            None if connected is None else (connected - sent) / SECONDS_PER_DAY,
-            None if granted is None or after is None else (after - granted) / SECONDS_PER_DAY,
-            None if following is None else (following - sent) / SECONDS_PER_DAY,
-            None if escalated is None else (escalated - sent) / SECONDS_PER_DAY,
+    return select(
+        p.c.customer_id, p.c.utility, p.c.sent_at, p.c.week,
+        func.julianday(p.c.sent_at).label("sent"),
+        _first(TransitionKind.GRANTED, p.c.customer_id, p.c.sent_at, func.julianday).label("granted"),
+        _first(TransitionKind.CONNECTED, p.c.customer_id, p.c.sent_at, func.julianday).label("connected"),
+        # Most procedures are their customer's last (the customer summary says so): no seek for those.
+        case((p.c.last_procedure_at > p.c.sent_at, next_at)).label("next"),
+        p.c.id.in_(_escalated(since, as_of, postgresql=False)).label("escalated"),
+    )
+
+
+def _joined_facts(since: datetime, as_of: datetime, utility: Utility | None, week: Any) -> Any:
+    """Per procedure, what followed it, by one hash join with every later event of its customer, grouped by
+    procedure (PostgreSQL); the customer's utility and the week are joined to the grouped rows."""
+    procedure = ProcedureRow
+    events = union_all(
+        select(TransitionRow.customer_id, TransitionRow.at, TransitionRow.kind)
+        .where(TransitionRow.kind.in_([TransitionKind.GRANTED.value, TransitionKind.CONNECTED.value]),
+               TransitionRow.at >= since),
+        select(procedure.customer_id, procedure.sent_at, literal(_PROCEDURE, String(16)))
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of),
+    ).subquery("events")
+
+    def first(kind: str, *, strictly_after: bool = False) -> Any:
+        condition = events.c.kind == kind
+        if strictly_after:
+            condition = and_(condition, events.c.at > procedure.sent_at)
+        return func.min(events.c.at).filter(condition)
+
+    followed = (
+        select(
+            procedure.id, procedure.customer_id, procedure.sent_at,
+            first(TransitionKind.GRANTED.value).label("granted"),
+            first(TransitionKind.CONNECTED.value).label("connected"),
+            first(_PROCEDURE, strictly_after=True).label("next"),
         )
-
-
-def _escalations(session: Session, since: datetime) -> dict[str, list[float]]:
-    """When each customer's escalations were opened (POSIX seconds): a few thousand rows, matched in memory."""
-    opened: dict[str, list[float]] = defaultdict(list)
-    rows = session.execute(
-        select(EscalationRow.customer_id, EscalationRow.opened_at)
-        .where(EscalationRow.opened_at >= since)
-        .order_by(EscalationRow.customer_id, EscalationRow.opened_at)
+        .select_from(procedure.__table__.outerjoin(events, and_(events.c.customer_id == procedure.customer_id,
+                                                                events.c.at >= procedure.sent_at)))
+        .where(procedure.sent_at >= since, procedure.sent_at <= as_of)
+        .group_by(procedure.id)
+    ).subquery("followed")
+    facts = (
+        select(
+            followed.c.customer_id, CustomerRow.utility, followed.c.sent_at, week(followed.c.sent_at),
+            followed.c.sent_at.label("sent"), followed.c.granted, followed.c.connected, followed.c.next,
+            followed.c.id.in_(_escalated(since, as_of, postgresql=True)).label("escalated"),
+        )
+        .join(CustomerRow, CustomerRow.id == followed.c.customer_id)
     )
-    for customer_id, opened_at in rows:
-        opened[customer_id].append(opened_at.timestamp())
-    return opened
+    return facts if utility is None else facts.where(CustomerRow.utility == utility.value)
 
 
 def claim_chart(session: Session, week: date, channel: str, *, now: datetime) -> bool:

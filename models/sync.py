@@ -107,17 +107,18 @@ def apply_feed(session: Session, utility: str, mapped: MappedFeed, now: datetime
     batch.check(errors)
     if errors:
         raise ImportFailed.of(errors)
-    # Vanished from a complete feed: revoked at the custodian. Issue 14's hook for "revoked" history rows is
-    # here too (the same ids, selected before the UPDATE).
+    # Vanished from a complete feed: revoked at the custodian. The same ids go to the history first.
+    vanished = (
+        AuthorizationRow.id.in_(select(SyncedAuthorizationRow.authorization_id)
+                                .where(SyncedAuthorizationRow.utility == utility)),
+        AuthorizationRow.id.not_in(select(literal_column("id")).select_from(text(batch.staging_table(
+            ImportKind.AUTHORIZATIONS)))),
+        AuthorizationRow.status.in_([s.value for s in LIVE_STATUSES]),
+    )
+    batch.touched.add_authorizations(select(AuthorizationRow.id).where(*vanished))
     revoked = cast(CursorResult[Any], session.execute(
         update(AuthorizationRow)
-        .where(
-            AuthorizationRow.id.in_(select(SyncedAuthorizationRow.authorization_id)
-                                    .where(SyncedAuthorizationRow.utility == utility)),
-            AuthorizationRow.id.not_in(select(literal_column("id")).select_from(text(batch.staging_table(
-                ImportKind.AUTHORIZATIONS)))),
-            AuthorizationRow.status.in_([s.value for s in LIVE_STATUSES]),
-        )
+        .where(*vanished)
         # The fingerprint goes: the row no longer is what a CSV import last wrote, so the next one reads it again.
         .values(status=AuthorizationStatus.REVOKED.value, revoked_at=now, import_fingerprint=None)
         .execution_options(synchronize_session=False)
@@ -132,6 +133,6 @@ def apply_feed(session: Session, utility: str, mapped: MappedFeed, now: datetime
                 index_elements=["authorization_id"],
                 set_={"utility": statement.excluded.utility, "authorization_uri": statement.excluded.authorization_uri},
             ))
-    record_transitions(session, now)  # the history of what this sync changed, in its transaction
+    record_transitions(session, now, batch.touched)  # the history of what this sync changed, in its transaction
     kind = ImportKind.AUTHORIZATIONS
     return Applied(changes.new.get(kind, 0), changes.changed.get(kind, 0), int(revoked or 0))

@@ -127,3 +127,56 @@ def test_the_periodic_pass_prunes_with_history_retention_days(sqlite_db: Databas
     context = build_context(settings, db=sqlite_db, clock=lambda: T0)
     assert prune_expired_history(context) == 1
     assert [a for _, a, _, _ in _transitions(sqlite_db)] == ["A20"]
+
+
+def _customers_file(tmp_path: Path, name: str, *rows: tuple[str, str, datetime | None]) -> Path:
+    path = tmp_path / f"{name}.csv"
+    lines = ["customer_id,email,name,utility,enrollment_status,last_data_at"]
+    lines += [f"{customer},{customer.lower()}@example.com,{label},SCE,verified,{data.isoformat() if data else ''}"
+              for customer, label, data in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_import_observes_a_connection_that_lapsed_with_time_though_it_did_not_touch_it(
+    db: Database, tmp_path: Path,
+) -> None:
+    import_files(db, [_customers_file(tmp_path, "all", ("C1", "A", T0 - timedelta(days=1)), ("C2", "B", None))],
+                 now=T0)
+    # Ten days on, an import about C2 only: C1's data is older than a week, so it is no longer connected.
+    lapsed = T0 + timedelta(days=10)
+    import_files(db, [_customers_file(tmp_path, "c2", ("C2", "B renamed", None))], now=lapsed)
+    assert _transitions(db) == [("C1", None, "disconnected", lapsed)]
+    # Data again: the first meter data after the gap connects it.
+    resumed = T0 + timedelta(days=11)
+    import_files(db, [_customers_file(tmp_path, "c1", ("C1", "A", resumed))], now=resumed + timedelta(hours=1))
+    assert _transitions(db)[1:] == [("C1", None, "connected", resumed)]
+    # The same file again: nothing new.
+    import_files(db, [_customers_file(tmp_path, "c1", ("C1", "A", resumed))], now=resumed + timedelta(hours=2))
+    assert len(_transitions(db)) == 2
+
+
+def test_data_resuming_after_an_unobserved_gap_is_a_disconnection_then_a_connection(
+    db: Database, tmp_path: Path,
+) -> None:
+    import_files(db, [_customers_file(tmp_path, "first", ("C1", "A", T0 - timedelta(days=1)))], now=T0)
+    # Nothing imported for three weeks, then new data: the gap is history too.
+    resumed = T0 + timedelta(days=20)
+    now = resumed + timedelta(hours=1)
+    import_files(db, [_customers_file(tmp_path, "again", ("C1", "A", resumed))], now=now)
+    assert _transitions(db) == [("C1", None, "disconnected", now), ("C1", None, "connected", resumed)]
+
+
+def test_an_import_compares_only_what_it_wrote_and_a_whole_comparison_the_rest(
+    db: Database, tmp_path: Path,
+) -> None:
+    import_files(db, [_customers_file(tmp_path, "all", ("C1", "A", None), ("C2", "B", None))], now=T0)
+    data = T0 + timedelta(days=1)
+    with db.transaction() as session:  # a hand-run statement, not an import
+        session.execute(update(CustomerRow).where(CustomerRow.id == "C2").values(last_data_at=data))
+    import_files(db, [_customers_file(tmp_path, "c1", ("C1", "A", data))], now=data)
+    assert _transitions(db) == [("C1", None, "connected", data)]
+    # Whoever runs statements by hand calls the whole comparison; it finds C2, and C1 only once.
+    with db.transaction() as session:
+        assert record_transitions(session, data) == 1
+    assert _transitions(db)[1:] == [("C2", None, "connected", data)]

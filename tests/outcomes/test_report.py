@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from commands.outcomes import OutcomesReport, WeekOutcomes, percentile_90, wait_
 from commands.policy import Utility
 from models import Database
 from tests.conftest import _truncate_all
-from tests.outcomes.histories import AS_OF, HISTORY_START, PACIFIC, known_answers
+from tests.outcomes.histories import AS_OF, DAY, HISTORY_START, PACIFIC, History, known_answers, pacific
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -123,3 +123,18 @@ def test_wait_warning_needs_consecutive_weeks() -> None:
     assert warning.weeks == (date(2026, 11, 16), date(2026, 11, 23)) and warning.needed_days == 10
     at_the_wait = [week(date(2026, 11, 16), 7.0), week(date(2026, 11, 23), 7.0)]
     assert wait_warnings(at_the_wait) == []
+
+
+def test_an_answer_exactly_at_the_end_of_its_window_counts_and_a_millisecond_later_does_not(db: Database) -> None:
+    """The windows are compared exactly on both databases (SQLite's are Julian day numbers)."""
+    monday = pacific(2026, 9, 14, 10)
+    late = timedelta(milliseconds=1)
+    history = History().customer("E1").customer("E2")
+    history.steps("E1", monday).grant("E1", monday + 7 * DAY).connect("E1", monday + 14 * DAY)
+    history.steps("E2", monday).grant("E2", monday + 7 * DAY + late).connect("E2", monday + 14 * DAY + late)
+    history.load(db)
+    with db.reading() as session:
+        report = read_report(session, AS_OF, PACIFIC, since=date(2026, 9, 14))
+    week = _week(report, Utility.SCE, date(2026, 9, 14))
+    assert (week.sent, week.reauthorized_7d, week.connected_14d) == (2, 0.5, 0.5)
+    assert report.verification_days[Utility.SCE] == (7.0, 7.0)

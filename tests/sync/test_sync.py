@@ -20,6 +20,7 @@ from commands.rules import Action, Reason
 from models import Database
 from models.check import SqlCaseRecords
 from models.customers import AuthorizationRow
+from models.history import TransitionRow
 from models.sync import SyncRunRow, claim_run
 from tests.clock import Clock
 from tests.summaries import assert_in_step
@@ -186,3 +187,23 @@ def test_serve_syncs_once_per_interval(syncing: Syncing) -> None:
     assert syncing.sync(due_check=True).outcome is Outcome.BUSY
     syncing.clock.advance(timedelta(minutes=1))
     assert syncing.sync(due_check=True).outcome is Outcome.SYNCED
+
+
+def test_the_history_of_a_sync_is_its_grants_and_revocations_once(syncing: Syncing) -> None:
+    def history() -> list[tuple[str | None, str]]:
+        with syncing.db.sessions() as session:
+            rows = session.execute(select(TransitionRow.authorization_id, TransitionRow.kind)
+                                   .where(TransitionRow.authorization_id.like("GB-%")).order_by(TransitionRow.id))
+            return [(row[0], row[1]) for row in rows]
+
+    granted = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+    syncing.authorize("gb-1", "sub-1003", start=granted)
+    syncing.authorize("gb-2", "sub-1007", start=granted)
+    syncing.sync()
+    assert sorted(history()) == [("GB-SCE-gb-1", "granted"), ("GB-SCE-gb-2", "granted")]
+    syncing.custodian.remove("gb-1")  # revoked by the sync itself, not by the feed's rows
+    syncing.clock.advance(timedelta(hours=1))
+    syncing.sync()
+    syncing.clock.advance(timedelta(hours=1))
+    syncing.sync()  # the same feed again: nothing new
+    assert history()[2:] == [("GB-SCE-gb-1", "revoked")]

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.context import BotContext
 from bot.features.outcomes.chart import chart_data, render_chart
-from commands.outcomes import HOME_WEEKS, OutcomesReport, compose_report, default_since, week_of
+from commands.outcomes import HOME_WEEKS, OutcomesReport, compose_report, default_since, week_of, week_starts
 from commands.policy import Utility
 from models.history import history_started_at, prune_history
-from models.outcomes import chart_posted, claim_chart, procedure_facts, record_chart
+from models.outcomes import chart_posted, claim_chart, record_chart, week_tallies
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ def read_report(
     history_since = history_started_at(session)
     if history_since is not None:
         start = max(start, history_since)
-    facts = procedure_facts(session, start, as_of, utility) if history_since is not None else iter(())
-    return compose_report(facts, as_of=as_of, since=first_week, history_since=history_since, zone=zone)
+    tallies = [] if history_since is None else week_tallies(
+        session, start, as_of, week_starts(first_week, as_of, zone), utility)
+    return compose_report(tallies, as_of=as_of, since=first_week, history_since=history_since)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
