@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,3 +28,15 @@ def banner(title: str) -> None:
 def indent(text: str) -> str:
     """Text shown as the agent sees it, set off from the tour's own lines."""
     return "\n".join(f"  | {line}" for line in text.splitlines())
+
+
+@contextlib.contextmanager
+def quiet(logger: str) -> Iterator[None]:
+    """The logger's INFO lines held back while the tour's own lines tell what happens (warnings still show)."""
+    held = logging.getLogger(logger)
+    level = held.level
+    held.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        held.setLevel(level)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from bot.demo.harness import LocalBot
-from bot.demo.stage import banner, indent, say
+from bot.demo.stage import banner, indent, quiet, say
 from bot.terminal_text import blocks_as_text
 
 SHOWCASE = [
@@ -29,13 +28,8 @@ SHOWCASE = [
 def tour_check(bot: LocalBot) -> None:
     banner("/reauth-check: one customer per row of the rules table, then the bad inputs")
     # Each answer's rule goes to the log (INFO), not to agents; the showcase labels already name it.
-    logger = logging.getLogger("bot.features.check")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
+    with quiet("bot.features.check"):
         _showcase(bot)
-    finally:
-        logger.setLevel(level)
 
 
 def _showcase(bot: LocalBot) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from bot.app import build_context
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.demo.stage import DEMO_NOW, banner, indent, say
+from bot.demo.stage import DEMO_NOW, banner, indent, quiet, say
 from bot.features.digest.service import DigestOutcome, DigestPosted, DigestScheduler
 from bot.features.escalations.service import Opened, escalate, post_now
 from bot.settings import Settings
@@ -25,10 +24,7 @@ AGENT = "U0AGENT"
 
 def tour_digest(bot: LocalBot) -> None:
     banner("Daily digest: today's stuck customers, posted once whatever the number of instances")
-    logger = logging.getLogger("bot")
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # the tour's own lines say what happens
-    try:
+    with quiet("bot"):  # the tour's own lines say what happens
         settings = dataclasses.replace(bot.settings, digest_channel=DIGEST_CHANNEL)
         instances = [build_context(settings, db=bot.db, clock=bot.clock) for _ in range(2)]
         _before_today(bot, settings)
@@ -56,8 +52,6 @@ def tour_digest(bot: LocalBot) -> None:
         say(f"  a restarted instance ticks again: {type(again.tick()).__name__}; messages in #digest: "
             f"{len([m for m in bot.slack.messages(DIGEST_CHANNEL) if not m['thread_ts']])}")
         _home(bot, instances[0])
-    finally:
-        logger.setLevel(level)
 
 
 def _before_today(bot: LocalBot, settings: Settings) -> None:

@@ -6,7 +6,6 @@ that is a SQLite file) and leaves the other steps' customers as they were.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import tempfile
 import time
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from bot.app import build_context, create_app
 from bot.context import BotContext
 from bot.demo.harness import LocalBot
-from bot.demo.stage import DEMO_NOW, banner, indent, say
+from bot.demo.stage import DEMO_NOW, banner, indent, quiet, say
 from bot.features.escalations.blocks import ESCALATE_ACTION, RESOLVE_ACTION, SHORTCUT_CALLBACK, TAKE_ACTION
 from bot.features.escalations.follow_ups import FollowUpWorker
 from bot.features.escalations.service import case_authorizations, post_now, tell_cases_about_import
@@ -46,13 +45,8 @@ class _Clock:
 def tour_escalations(bot: LocalBot) -> None:
     banner("Escalations: one thread per case in #escalations; everything after it is a reply")
     # The story's own lines say what happens; the bot's INFO log would only repeat it.
-    logger = logging.getLogger("bot")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
+    with quiet("bot"):
         _tell_the_story(bot)
-    finally:
-        logger.setLevel(level)
 
 
 def _tell_the_story(bot: LocalBot) -> None:

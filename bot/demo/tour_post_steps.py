@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import time
 import uuid
 from typing import Any
 
 from bot.demo.harness import LocalBot
-from bot.demo.stage import banner, indent, say
+from bot.demo.stage import banner, indent, quiet, say
 from bot.features.post_steps.blocks import POST_NOTE_ACTION, POST_REPLY_ACTION
 from bot.standins.helpdesk import ZendeskStandIn
 from bot.terminal_text import blocks_as_text, mrkdwn_as_text
@@ -28,23 +27,18 @@ TICKET = "4521"
 def tour_post_steps(bot: LocalBot) -> None:
     banner("Send the steps: the reply lands on the customer's Zendesk ticket, exactly once")
     # The story's own lines say what happens; the INFO log would only repeat it.
-    logger = logging.getLogger("bot")  # every module of the app, helpdesk clients included
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        with ZendeskStandIn() as zendesk:
-            # A new ticket: Eli wrote in from the address on file; no procedure names the ticket yet.
-            zendesk.add_ticket_from(TICKET, CUSTOMER_EMAIL)
-            settings = dataclasses.replace(
-                bot.settings,
-                helpdesk="zendesk",
-                helpdesk_url=zendesk.base_url,
-                helpdesk_credentials={"HELPDESK_EMAIL": zendesk.email, "HELPDESK_API_TOKEN": zendesk.api_token},
-            )
-            with LocalBot(bot.db, clock=bot.clock, settings=settings, slack=bot.slack) as helpdesk_bot:
-                _tell_the_story(helpdesk_bot, zendesk)
-    finally:
-        logger.setLevel(level)
+    # Every module of the app is held back, the helpdesk clients included.
+    with quiet("bot"), ZendeskStandIn() as zendesk:
+        # A new ticket: Eli wrote in from the address on file; no procedure names the ticket yet.
+        zendesk.add_ticket_from(TICKET, CUSTOMER_EMAIL)
+        settings = dataclasses.replace(
+            bot.settings,
+            helpdesk="zendesk",
+            helpdesk_url=zendesk.base_url,
+            helpdesk_credentials={"HELPDESK_EMAIL": zendesk.email, "HELPDESK_API_TOKEN": zendesk.api_token},
+        )
+        with LocalBot(bot.db, clock=bot.clock, settings=settings, slack=bot.slack) as helpdesk_bot:
+            _tell_the_story(helpdesk_bot, zendesk)
 
 
 def _tell_the_story(bot: LocalBot, zendesk: ZendeskStandIn) -> None:

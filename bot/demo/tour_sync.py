@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from datetime import UTC, datetime
 
 from bot import messages
 from bot.app import build_context
 from bot.demo.harness import LocalBot
-from bot.demo.stage import DEMO_NOW, banner, indent, say
+from bot.demo.stage import DEMO_NOW, banner, indent, quiet, say
 from bot.features.sync.service import sync_utility
 from bot.settings import CustodianSettings
 from bot.standins.greenbutton import CustodianAuthorization, CustodianStandIn
@@ -33,13 +32,8 @@ def tour_sync(bot: LocalBot) -> None:
         say("$ reauth-bot sync greenbutton --utility SCE")
         # The counts are printed below; the service's own log line (with the wall-clock time) would not
         # print the same on every run.
-        quiet = logging.getLogger("bot.features.sync")
-        level = quiet.level
-        quiet.setLevel(logging.WARNING)
-        try:
+        with quiet("bot.features.sync"):
             report = sync_utility(context, "SCE")
-        finally:
-            quiet.setLevel(level)
         say("  " + messages.sync_report(report.utility, report.outcome.value, report.new, report.changed,
                                         report.revoked, report.skipped, report.problem, report.thread_updates))
         say(f"  (the custodian served {len(custodian.feed_requests)} feed page(s) for "

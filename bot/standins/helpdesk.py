@@ -538,6 +538,16 @@ class IntercomStandIn(HelpdeskStandIn):
         codes = {429: "rate_limit_exceeded", 500: "server_error", 503: "service_unavailable"}
         return _intercom_error(codes.get(status, "error"), f"HTTP {status}")
 
+    def _refused(self, request: RecordedRequest) -> Answer | None:
+        """Intercom's answer to a wrong token or an unpinned API version; None when both are right."""
+        if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
+            return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
+        version = request.headers.get("intercom-version")
+        if version not in INTERCOM_VERSIONS:
+            # Stricter than Intercom, which falls back to the app's version: the bot must pin it.
+            return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        return None
+
     def handle(self, request: RecordedRequest, path: str) -> Answer:
         read = self.answer_requester_read(request, path)
         if read is not None:
@@ -546,12 +556,8 @@ class IntercomStandIn(HelpdeskStandIn):
         reading = _INTERCOM_CONVERSATION.fullmatch(path) if request.method == "GET" else None
         if (match is None or request.method != "POST") and reading is None:
             return Answer(404, _intercom_error("not_found", "Resource Not Found"))
-        if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
-            return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
-        version = request.headers.get("intercom-version")
-        if version not in INTERCOM_VERSIONS:
-            # Stricter than Intercom, which falls back to the app's version: the bot must pin it.
-            return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        if (refused := self._refused(request)) is not None:
+            return refused
         if reading is not None:
             conversation_id = reading.group(1)
             if not self.has_ticket(conversation_id):
@@ -657,11 +663,8 @@ class IntercomStandIn(HelpdeskStandIn):
         contact = _INTERCOM_CONTACT.fullmatch(path)
         if request.method != "GET" or (conversation is None and contact is None):
             return None
-        if request.headers.get("authorization", "") != f"Bearer {self.api_token}":
-            return Answer(401, _intercom_error("unauthorized", "Access Token Invalid"))
-        version = request.headers.get("intercom-version")
-        if version not in INTERCOM_VERSIONS:
-            return Answer(400, _intercom_error("intercom_version_invalid", f"Invalid version {version!r}"))
+        if (refused := self._refused(request)) is not None:
+            return refused
         if contact is not None:
             person = self.person(_from_contact_id(contact.group(1)))
             if person is None:
