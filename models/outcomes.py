@@ -2,7 +2,7 @@
 
 What followed each procedure (the first new authorization after the steps, the first connection after them
 and after that grant, the next procedure, the first escalation) is kept on its own row by the database
-(`procedure_outcomes`, migration 0017), rewritten by triggers whenever the customer's procedures,
+(`procedure_outcomes`, migration 0019), rewritten by triggers whenever the customer's procedures,
 transitions or escalations change. So the report is one scan of a year's procedures, tallied by the
 database: only one row per utility and week (with its verification times) comes back. The rows hold first
 moments only; the windows and the moment of the report are applied here, from `commands.outcomes`.
@@ -51,7 +51,7 @@ _JULIAN_SLACK = 5e-9
 
 
 class ProcedureOutcomeRow(Base):
-    """What followed one procedure: first moments, kept by the database's triggers (migration 0017)."""
+    """What followed one procedure: first moments, kept by the database's triggers (migration 0019)."""
 
     __tablename__ = "procedure_outcomes"
 

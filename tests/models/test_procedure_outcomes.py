@@ -1,4 +1,4 @@
-"""What followed each procedure (migration 0017) follows every write to procedures, transitions, escalations
+"""What followed each procedure (migration 0019) follows every write to procedures, transitions, escalations
 and customers, whoever writes: the ORM, bulk statements, hand-run SQL, history pruning; on SQLite and
 PostgreSQL, and when two PostgreSQL transactions write for the same customer at once. Each check compares the
 stored rows with the facts worked out again in Python from the rows they are made of."""

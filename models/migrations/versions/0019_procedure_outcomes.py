@@ -11,8 +11,8 @@ summary: no writer can leave them behind. They are first moments, with no window
 its windows and its moment (`commands.outcomes`), so no policy number is written here. Pruning old history
 refreshes them too: a procedure's outcome is what the history still shows.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision = "0017"
-down_revision = "0016"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
