@@ -24,6 +24,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ from commands.imports import (
     RowError,
     SubscriptionImport,
     decoded_lines,
+    joined_fingerprint,
     key_reader,
+    plain_check,
     read_header,
     read_records,
     row_reader,
@@ -51,7 +54,7 @@ from commands.imports import (
 from models import customer_summary
 from models.db import Database
 from models.function_blocks import function_block_mask
-from models.history import Touched, record_transitions
+from models.history import Touched, history_started_at, record_transitions
 
 # A row to stage, with the fingerprint of the CSV fields it was read from (None when it comes from elsewhere).
 Staged = tuple[ImportRow, int | None]
@@ -155,6 +158,30 @@ def _converter(kind: ImportKind, sqlite: bool) -> Callable[[Any], tuple[Any, ...
     return subscription
 
 
+def _plain_converter(kind: ImportKind, sqlite: bool) -> Callable[[tuple[str, ...]], tuple[Any, ...]]:
+    """`_converter` for a row `plain_check` accepted, straight from its fields (in `COLUMNS` order): they are
+    the values themselves, and each time is UTC `YYYY-MM-DDTHH:MM:SS`, so its stored text (`_sqlite_time`;
+    on PostgreSQL the same with its offset) is a matter of slicing, not of parsing and formatting."""
+    zone = ".000000" if sqlite else "+00"
+
+    def t(value: str) -> str | None:
+        return value[:10] + " " + value[11:19] + zone if value else None
+
+    if kind is ImportKind.AUTHORIZATIONS:
+        mask = function_block_mask
+
+        def authorization(f: tuple[str, ...]) -> tuple[Any, ...]:
+            scope = f[4] or None
+            return (f[0], f[1], f[2], t(f[3]), scope, mask(scope), t(f[5]), t(f[6]))
+        return authorization
+    assert kind is ImportKind.CUSTOMERS
+
+    def customer(f: tuple[str, ...]) -> tuple[Any, ...]:
+        email = f[1] or None
+        return (f[0], email, email.lower() if email else None, f[2] or None, f[3], f[4] or None, t(f[5]))
+    return customer
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     # The text SQLAlchemy's SQLite DateTime stores (models.base.UTCDateTime hands it naive UTC), so staged
     # and stored times compare as equal strings. The parser gives UTC already, so the first 26 characters
@@ -213,6 +240,45 @@ class ImportBatch:
                 batch.append((self._pos, source_index, row.line, *values(row), print_))
             else:
                 batch.append((self._pos, source_index, row.line, *values(row)))
+            if len(batch) >= _BATCH:
+                flush()
+        if batch and not errors:
+            flush()
+        return count
+
+    def load_records(self, kind: ImportKind, source: str, records: Iterable[tuple[int, list[str]]],
+                     header: CsvHeader, errors: ErrorLog, now: datetime) -> int:
+        """Check and stage a file's records (from `read_records`); returns how many. A row written the plain
+        way (`plain_check`) is staged as written, every other one through the full checks of `row_reader`,
+        which also lists the bad ones. As `load`, nothing more is staged once `errors` holds anything."""
+        read = row_reader(header, source, errors, now)
+        plain = plain_check(kind, now)
+        table = _TABLES[kind]
+        if plain is None or not table.fingerprinted:
+            return self.load(kind, source, _read(records, read), errors)
+        self._create(kind)
+        source_index = self._source(source)
+        values, plain_values = _converter(kind, self.sqlite), _plain_converter(kind, self.sqlite)
+        fields_of, print_of = itemgetter(*header.positions), joined_fingerprint
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        flush = self._flusher(table.staging, ("pos", "source", "line", *table.columns), batch)
+        # The loop a million rows go through: every name it calls is local, every step one call.
+        for line, record in records:
+            count += 1
+            fields = fields_of(record)
+            joined = "\x00".join(fields)
+            if plain(joined):
+                if errors.total:
+                    continue
+                self._pos += 1
+                batch.append((self._pos, source_index, line, *plain_values(fields), print_of(joined)))
+            else:
+                staged = read(line, record)
+                if staged is None or errors.total:
+                    continue
+                self._pos += 1
+                batch.append((self._pos, source_index, line, *values(staged[0]), staged[1]))
             if len(batch) >= _BATCH:
                 flush()
         if batch and not errors:
@@ -372,6 +438,7 @@ class ImportBatch:
         """Write every staged kind, customers first, each with one set-based upsert of its changed rows."""
         new: dict[ImportKind, int] = {}
         changed: dict[ImportKind, int] = {}
+        history_started = history_started_at(self.session) is not None
         for kind in KIND_ORDER:
             if kind not in self._created:
                 continue
@@ -379,7 +446,9 @@ class ImportBatch:
             self._collect_changes(table)
             # History (issue 14): the customers and authorizations about to be written are the only rows
             # this transaction's `record_transitions` compares with what it observed before.
-            if kind is ImportKind.CUSTOMERS:
+            if not history_started:
+                pass  # the first observation takes every row as its baseline and compares none
+            elif kind is ImportKind.CUSTOMERS:
                 self.touched.add_customers(f"SELECT id FROM {table.changes}")
             elif kind is ImportKind.AUTHORIZATIONS:
                 self.touched.add_authorizations(f"SELECT id FROM {table.changes}")
@@ -394,9 +463,11 @@ class ImportBatch:
                     customers = f"SELECT customer_id FROM {table.changes}"
                     if "old_customer_id" in self._old_names(table):
                         customers += f" UNION SELECT old_customer_id FROM {table.changes}"
+                    created = (f"SELECT id FROM {_TABLES[ImportKind.CUSTOMERS].changes} WHERE is_new = 1"
+                               if ImportKind.CUSTOMERS in self._created else None)
                     customer_summary.refresh(self.session, customers,
                                              authorizations=kind is ImportKind.AUTHORIZATIONS,
-                                             procedures=kind is ImportKind.PROCEDURES)
+                                             procedures=kind is ImportKind.PROCEDURES, created=created)
         if self.sqlite:
             for kind in self._created:
                 self._exec(f"DROP TABLE temp.{_TABLES[kind].staging}")
@@ -473,9 +544,8 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
     first. A file with an unreadable row gets every row checked, so that every bad row is listed.
     """
     source, kind = path.name, header.kind
-    read = row_reader(header, source, errors, now)
     if not batch.has_fingerprints(kind):
-        return batch.load(kind, source, _read(read_records(source, reader, header, errors), read), errors)
+        return batch.load_records(kind, source, read_records(source, reader, header, errors), header, errors, now)
     key = key_reader(header)
     keys = ((line, *key(record)) for line, record in read_records(source, reader, header, errors))
     count = batch.load_keys(kind, source, keys, errors)
@@ -492,7 +562,7 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
         reread = csv.reader(decoded_lines(source, again, seen))
         read_header(source, reread)
         records = read_records(source, reread, header, seen)
-        batch.load(kind, source, _read(_only(records, wanted) if wanted else records, read), errors)
+        batch.load_records(kind, source, _only(records, wanted) if wanted else records, header, errors, now)
     return count
 
 
