@@ -216,6 +216,10 @@ class ImportBatch:
         self._on_commit = "" if self.sqlite else " ON COMMIT DROP"
         self._differs = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
         self.touched = Touched(session)  # what `apply` wrote, for `record_transitions`
+        if not self.sqlite:
+            # For this transaction only: the sorts and hashes over a million staged rows stay in memory
+            # instead of spilling to disk at the default 4 MB.
+            self._exec("SET LOCAL work_mem = '64MB'")
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -230,27 +234,26 @@ class ImportBatch:
         fingerprinted = table.fingerprinted
         count = 0
         batch: list[tuple[Any, ...]] = []
-        flush = self._flusher(table.staging, ("pos", "source", "line", *table.columns), batch)
-        for row, print_ in rows:
-            count += 1
-            if errors.total:
-                continue
-            self._pos += 1
-            if fingerprinted:
-                batch.append((self._pos, source_index, row.line, *values(row), print_))
-            else:
-                batch.append((self._pos, source_index, row.line, *values(row)))
-            if len(batch) >= _BATCH:
-                flush()
-        if batch and not errors:
-            flush()
+        with self._staging(table.staging, ("pos", "source", "line", *table.columns), batch) as flush:
+            for row, print_ in rows:
+                count += 1
+                if errors.total:
+                    continue
+                self._pos += 1
+                if fingerprinted:
+                    batch.append((self._pos, source_index, row.line, *values(row), print_))
+                else:
+                    batch.append((self._pos, source_index, row.line, *values(row)))
+                if len(batch) >= _BATCH:
+                    flush()
         return count
 
     def load_records(self, kind: ImportKind, source: str, records: Iterable[tuple[int, list[str]]],
-                     header: CsvHeader, errors: ErrorLog, now: datetime) -> int:
+                     header: CsvHeader, errors: ErrorLog, now: datetime, *, one_copy: bool = False) -> int:
         """Check and stage a file's records (from `read_records`); returns how many. A row written the plain
         way (`plain_check`) is staged as written, every other one through the full checks of `row_reader`,
-        which also lists the bad ones. As `load`, nothing more is staged once `errors` holds anything."""
+        which also lists the bad ones. As `load`, nothing more is staged once `errors` holds anything.
+        `one_copy`: nothing else uses the connection until this returns (see `_staging`)."""
         read = row_reader(header, source, errors, now)
         plain = plain_check(kind, now)
         table = _TABLES[kind]
@@ -262,27 +265,26 @@ class ImportBatch:
         fields_of, print_of = itemgetter(*header.positions), joined_fingerprint
         count = 0
         batch: list[tuple[Any, ...]] = []
-        flush = self._flusher(table.staging, ("pos", "source", "line", *table.columns), batch)
-        # The loop a million rows go through: every name it calls is local, every step one call.
-        for line, record in records:
-            count += 1
-            fields = fields_of(record)
-            joined = "\x00".join(fields)
-            if plain(joined):
-                if errors.total:
-                    continue
-                self._pos += 1
-                batch.append((self._pos, source_index, line, *plain_values(fields), print_of(joined)))
-            else:
-                staged = read(line, record)
-                if staged is None or errors.total:
-                    continue
-                self._pos += 1
-                batch.append((self._pos, source_index, line, *values(staged[0]), staged[1]))
-            if len(batch) >= _BATCH:
-                flush()
-        if batch and not errors:
-            flush()
+        names = ("pos", "source", "line", *table.columns)
+        with self._staging(table.staging, names, batch, one_copy=one_copy) as flush:
+            # The loop a million rows go through: every name it calls is local, every step one call.
+            for line, record in records:
+                count += 1
+                fields = fields_of(record)
+                joined = "\x00".join(fields)
+                if plain(joined):
+                    if errors.total:
+                        continue
+                    self._pos += 1
+                    batch.append((self._pos, source_index, line, *plain_values(fields), print_of(joined)))
+                else:
+                    staged = read(line, record)
+                    if staged is None or errors.total:
+                        continue
+                    self._pos += 1
+                    batch.append((self._pos, source_index, line, *values(staged[0]), staged[1]))
+                if len(batch) >= _BATCH:
+                    flush()
         return count
 
     def has_fingerprints(self, kind: ImportKind) -> bool:
@@ -305,17 +307,16 @@ class ImportBatch:
         source_index = self._source(source)
         count = 0
         batch: list[tuple[Any, ...]] = []
-        flush = self._flusher(table.keys_staging, ("pos", "source", "line", table.keys[0], _FINGERPRINT), batch)
-        for line, key, print_ in keys:
-            count += 1
-            if errors.total:
-                continue
-            self._pos += 1
-            batch.append((self._pos, source_index, line, key, print_))
-            if len(batch) >= _BATCH:
-                flush()
-        if batch and not errors:
-            flush()
+        names = ("pos", "source", "line", table.keys[0], _FINGERPRINT)
+        with self._staging(table.keys_staging, names, batch, one_copy=True) as flush:
+            for line, key, print_ in keys:
+                count += 1
+                if errors.total:
+                    continue
+                self._pos += 1
+                batch.append((self._pos, source_index, line, key, print_))
+                if len(batch) >= _BATCH:
+                    flush()
         self._analyze(table.keys_staging)
         return count
 
@@ -337,25 +338,43 @@ class ImportBatch:
                 return
             after = page[-1][0]
 
-    def _flusher(self, staging: str, names: Sequence[str], batch: list[tuple[Any, ...]]) -> Callable[[], None]:
-        """Writes `batch` into the staging table and empties it: executemany on SQLite, COPY on PostgreSQL."""
+    @contextlib.contextmanager
+    def _staging(self, staging: str, names: Sequence[str], batch: list[tuple[Any, ...]], *,
+                 one_copy: bool = False) -> Iterator[Callable[[], None]]:
+        """Yields what writes `batch` into the staging table and empties it (the rows left are written on the
+        way out): executemany on SQLite, COPY on PostgreSQL. With `one_copy`, one COPY stays open throughout,
+        so the server stores rows while this process reads the next ones, with no round trip per batch;
+        the caller must then not use the connection otherwise (a re-import's second pass reads which rows
+        changed between batches, so it cannot)."""
         raw = self.session.connection().connection.driver_connection
         assert raw is not None
         if self.sqlite:
             statement = f"INSERT INTO {staging} VALUES ({', '.join('?' * len(names))})"
 
-            def flush() -> None:
+            def insert() -> None:
                 raw.executemany(statement, batch)
                 batch.clear()
-            return flush
+            yield insert
+            insert()
+            return
         copy_sql = f"COPY {staging} ({', '.join(names)}) FROM STDIN"
+        if one_copy:
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as target:
+                def write() -> None:
+                    for values in batch:
+                        target.write_row(values)
+                    batch.clear()
+                yield write
+                write()
+            return
 
         def copy() -> None:
             with raw.cursor() as cursor, cursor.copy(copy_sql) as target:
                 for values in batch:
                     target.write_row(values)
             batch.clear()
-        return copy
+        yield copy
+        copy()
 
     def _analyze(self, staging: str) -> None:
         """PostgreSQL plans a temporary table it has no statistics for as a few rows: a million staged rows
@@ -463,11 +482,12 @@ class ImportBatch:
                     customers = f"SELECT customer_id FROM {table.changes}"
                     if "old_customer_id" in self._old_names(table):
                         customers += f" UNION SELECT old_customer_id FROM {table.changes}"
-                    created = (f"SELECT id FROM {_TABLES[ImportKind.CUSTOMERS].changes} WHERE is_new = 1"
-                               if ImportKind.CUSTOMERS in self._created else None)
+                    if ImportKind.CUSTOMERS in self._created:
+                        # Inserted with their summary already (`_upsert_changes`): nobody else can see them yet.
+                        customers += f" EXCEPT SELECT id FROM {_TABLES[ImportKind.CUSTOMERS].changes} WHERE is_new = 1"
                     customer_summary.refresh(self.session, customers,
                                              authorizations=kind is ImportKind.AUTHORIZATIONS,
-                                             procedures=kind is ImportKind.PROCEDURES, created=created)
+                                             procedures=kind is ImportKind.PROCEDURES)
         if self.sqlite:
             for kind in self._created:
                 self._exec(f"DROP TABLE temp.{_TABLES[kind].staging}")
@@ -496,11 +516,20 @@ class ImportBatch:
 
     def _upsert_changes(self, table: _Table) -> None:
         columns = ", ".join(table.columns)
+        values = ", ".join(f"c.{c}" for c in table.columns)
+        joins = ""
+        if table.target == "customers":
+            # A new customer's summary comes from the authorizations and procedures staged beside it, which
+            # are all it has: written with the row, it is not recomputed once they are (one write, not two).
+            staged = [_TABLES[kind].staging if kind in self._created else None
+                      for kind in (ImportKind.AUTHORIZATIONS, ImportKind.PROCEDURES)]
+            summary, summed, joins = customer_summary.of_new_customers("c.id", *staged)
+            columns, values = f"{columns}, {summary}", f"{values}, {summed}"
         updates = ", ".join(f"{c} = excluded.{c}" for c in table.compared)
         action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
         # `WHERE true`: SQLite's parser needs it to tell an upsert's ON CONFLICT from a join's ON.
-        self._exec(f"INSERT INTO {table.target} ({columns}) SELECT {columns} FROM {table.changes} WHERE 1 = 1 "
-                   f"ON CONFLICT ({', '.join(table.keys)}) {action}")
+        self._exec(f"INSERT INTO {table.target} ({columns}) SELECT {values} FROM {table.changes} c{joins} "
+                   f"WHERE 1 = 1 ON CONFLICT ({', '.join(table.keys)}) {action}")
 
     def _exec(self, sql: str) -> Any:
         return self.session.execute(text(sql))
@@ -545,7 +574,8 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
     """
     source, kind = path.name, header.kind
     if not batch.has_fingerprints(kind):
-        return batch.load_records(kind, source, read_records(source, reader, header, errors), header, errors, now)
+        records = read_records(source, reader, header, errors)
+        return batch.load_records(kind, source, records, header, errors, now, one_copy=True)
     key = key_reader(header)
     keys = ((line, *key(record)) for line, record in read_records(source, reader, header, errors))
     count = batch.load_keys(kind, source, keys, errors)
