@@ -237,16 +237,6 @@ def row_reader(
     return read
 
 
-def key_reader(header: CsvHeader) -> Callable[[list[str]], tuple[str, int]]:
-    """One record's key (its first column, an id) and fingerprint, unchecked: what a re-import compares with
-    the stored rows before reading any row in full."""
-    first, raw = header.positions[0], itemgetter(*header.positions)
-
-    def key(record: list[str]) -> tuple[str, int]:
-        return record[first].strip(), fingerprint(raw(record))
-    return key
-
-
 # Change it when a release reads some field differently (a new scope form, a stricter check): every row then
 # differs from its stored fingerprint, and the next import reads and checks every row again.
 FINGERPRINT_VERSION = "reauth-import-1\x00"

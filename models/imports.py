@@ -45,7 +45,6 @@ from commands.imports import (
     SubscriptionImport,
     decoded_lines,
     joined_fingerprint,
-    key_reader,
     plain_check,
     read_header,
     read_records,
@@ -294,10 +293,11 @@ class ImportBatch:
         return table.fingerprinted and self._exec(
             f"SELECT 1 FROM {table.target} WHERE {_FINGERPRINT} IS NOT NULL LIMIT 1").first() is not None
 
-    def load_keys(self, kind: ImportKind, source: str, keys: Iterable[tuple[int, str, int]], errors: ErrorLog) -> int:
-        """Stage each row's (line, key, fingerprint), unchecked: the cheap first pass of a re-import, after
-        which `changed_lines` names the rows to check and `load` (repeats are looked for among these keys,
-        which hold every row)."""
+    def load_keys(self, kind: ImportKind, source: str, records: Iterable[tuple[int, list[str]]], header: CsvHeader,
+                  errors: ErrorLog) -> int:
+        """Stage each record's line, key (its first column, an id) and fingerprint, unchecked: the cheap first
+        pass of a re-import, after which `changed_lines` names the rows to check and `load_records` (repeats
+        are looked for among these keys, which hold every row)."""
         table = _TABLES[kind]
         if kind not in self._keyed:
             self._exec(f"CREATE TEMPORARY TABLE {table.keys_staging} ({self._pos_column()}, source INTEGER, "
@@ -305,16 +305,18 @@ class ImportBatch:
                        f"{self._on_commit}")
             self._keyed.add(kind)
         source_index = self._source(source)
+        first, fields_of, print_of = header.positions[0], itemgetter(*header.positions), joined_fingerprint
         count = 0
         batch: list[tuple[Any, ...]] = []
         names = ("pos", "source", "line", table.keys[0], _FINGERPRINT)
         with self._staging(table.keys_staging, names, batch, one_copy=True) as flush:
-            for line, key, print_ in keys:
+            for line, record in records:
                 count += 1
                 if errors.total:
                     continue
                 self._pos += 1
-                batch.append((self._pos, source_index, line, key, print_))
+                batch.append((self._pos, source_index, line, record[first].strip(),
+                              print_of("\x00".join(fields_of(record)))))
                 if len(batch) >= _BATCH:
                     flush()
         self._analyze(table.keys_staging)
@@ -576,9 +578,7 @@ def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, e
     if not batch.has_fingerprints(kind):
         records = read_records(source, reader, header, errors)
         return batch.load_records(kind, source, records, header, errors, now, one_copy=True)
-    key = key_reader(header)
-    keys = ((line, *key(record)) for line, record in read_records(source, reader, header, errors))
-    count = batch.load_keys(kind, source, keys, errors)
+    count = batch.load_keys(kind, source, read_records(source, reader, header, errors), header, errors)
     wanted: Iterator[int] | None = None
     if not errors:
         changed = batch.changed_lines(kind, source)
