@@ -95,7 +95,7 @@ def test_a_plain_looking_row_the_checks_refuse_is_refused_with_their_message(
 def test_whatever_plain_check_accepts_the_checks_read_as_written(kind: ImportKind) -> None:
     plain = plain_check(kind, NOW)
     assert plain is not None
-    samples = {
+    samples_of: dict[ImportKind, list[tuple[str, ...]]] = {
         ImportKind.CUSTOMERS: [
             ("C1", "a@b.co", "Ann", "SCE", "verified", "2026-11-19T08:00:00Z"),
             ("C.2:x-y_z", "", "", "SDGE", "", ""),
@@ -108,9 +108,9 @@ def test_whatever_plain_check_accepts_the_checks_read_as_written(kind: ImportKin
             ("A3", "C1", "active", "2026-11-01T00:00:00.5Z", "", "", ""),
             ("-A4", "C1", "active", "", "", "", ""),
         ],
-    }[kind]
+    }
     accepted = 0
-    for fields in samples:
+    for fields in samples_of[kind]:
         if not plain("\x00".join(fields)):
             continue
         accepted += 1
