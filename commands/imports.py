@@ -188,25 +188,20 @@ def read_records(source: str, reader: Any, header: CsvHeader, errors: ErrorLog) 
     """(line, record) of each row past the header, as the CSV reader split it. Blank rows are skipped; a row of
     the wrong width goes to `errors`."""
     first, width = header.positions[0], header.width
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # A field over csv.field_size_limit (128 KiB), usually a quote never closed: what follows cannot
-            # be split into rows any more.
-            errors.add(source, reader.line_num, f"{exc}; usually a quote (\") that is never closed. The rest "
-                                                "of the file was not read")
-            return
-        line = reader.line_num
-        if len(record) != width or not record[first]:
-            if not any(field.strip() for field in record):
-                continue
-            if len(record) != width:
-                errors.add(source, line, f"{len(record)} fields, the header has {width}")
-                continue
-        yield line, record
+    try:
+        for record in reader:  # a for loop, not next() a row: this runs a million times
+            if len(record) != width or not record[first]:
+                if not any(field.strip() for field in record):
+                    continue
+                if len(record) != width:
+                    errors.add(source, reader.line_num, f"{len(record)} fields, the header has {width}")
+                    continue
+            yield reader.line_num, record
+    except csv.Error as exc:
+        # A field over csv.field_size_limit (128 KiB), usually a quote never closed: what follows cannot be
+        # split into rows any more.
+        errors.add(source, reader.line_num, f"{exc}; usually a quote (\") that is never closed. The rest "
+                                            "of the file was not read")
 
 
 def read_rows(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commands.imports import (
@@ -418,19 +419,31 @@ class ImportBatch:
                 continue
             table = _TABLES[kind]
             self._create(kind)
-            keys = ", ".join(table.keys)
-            self._exec(f"CREATE INDEX {table.staging}_key ON {table.staging} ({keys})")
-            self._analyze(table.staging)
             # Every row's key is in the keys table when there is one; the staged rows are only those changed.
-            self._repeats(table, table.keys_staging if kind in self._keyed else table.staging, errors)
+            every_row = table.keys_staging if kind in self._keyed else table.staging
+            if every_row != table.staging:
+                self._exec(f"CREATE INDEX {table.staging}_key ON {table.staging} ({', '.join(table.keys)})")
+            if not self._unique(table, every_row):
+                self._repeats(table, every_row, errors)
+            self._analyze(table.staging)
             if "customer_id" in table.columns:
                 self._unknown_customers(table, errors)
+
+    def _unique(self, table: _Table, staging: str) -> bool:
+        """Index the staged keys, unique if they are: then no key is repeated, which is what a good file is
+        and costs no query. Else the index is made plain and `_repeats` finds which rows repeat which."""
+        index = f"CREATE INDEX {staging}_key ON {staging} ({', '.join(table.keys)})"
+        try:
+            with self.session.begin_nested():  # a refused unique index leaves the transaction usable
+                self._exec(index.replace("CREATE INDEX", "CREATE UNIQUE INDEX"))
+        except IntegrityError:
+            self._exec(index)
+            return False
+        return True
 
     def _repeats(self, table: _Table, staging: str, errors: ErrorLog) -> None:
         keys = table.keys
         match = " AND ".join(f"s.{k} = d.{k}" for k in keys)
-        if staging != table.staging:
-            self._exec(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(keys)})")
         rows = self._exec(
             f"SELECT s.source, s.line, f.source, f.line, s.{keys[0]} FROM {staging} s "
             f"JOIN (SELECT {', '.join(keys)}, min(pos) AS first FROM {staging} GROUP BY {', '.join(keys)} "
@@ -556,7 +569,8 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
         with db.transaction() as session:
             batch = ImportBatch(session, now)
             for path, reader, header in opened:
-                imported.append(Imported(path.name, header.kind, _load_file(batch, path, reader, header, errors, now)))
+                count = _load_file(batch, path, reader, header, errors, now)
+                imported.append(Imported(path.name, header.kind, count))
             if not errors:
                 batch.check(errors)
             if errors:
