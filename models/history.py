@@ -191,7 +191,7 @@ def record_transitions(session: Session, now: datetime, touched: Touched | None 
     if not baseline:
         written += _authorization_transitions(session, now, authorizations)
         written += _connection_transitions(session, now, customers)
-    _observe(session, now, customers, authorizations)
+    _observe(session, now, customers, authorizations, first=baseline)
     if touched is not None:
         touched.close()
     return written
@@ -290,9 +290,13 @@ def _upsert_from_select(session: Session, table: Any, columns: list[str], query:
 
 
 def _observe(session: Session, now: datetime, customers: ColumnElement[bool] | None,
-             authorizations: ColumnElement[bool] | None) -> None:
+             authorizations: ColumnElement[bool] | None, *, first: bool = False) -> None:
     """Remember the current state, writing only the rows that differ (the query always has a WHERE:
-    SQLite needs one to read INSERT ... SELECT ... ON CONFLICT)."""
+    SQLite needs one to read INSERT ... SELECT ... ON CONFLICT). The `first` observation, when nothing was
+    observed yet, inserts every row as it is: no comparison, no conflict to look for (a million rows)."""
+    if first and _nothing_observed(session):
+        _observe_all(session, now)
+        return
     authorization, observed = AuthorizationRow, ObservedAuthorizationRow
     changed_authorizations = (
         select(authorization.id, authorization.status)
@@ -315,6 +319,22 @@ def _observe(session: Session, now: datetime, customers: ColumnElement[bool] | N
     )
     _upsert_from_select(session, seen.__table__, ["customer_id", "connected", "last_data_at"],
                         _scoped(changed_connections, customers), "customer_id", ["connected", "last_data_at"])
+
+
+def _nothing_observed(session: Session) -> bool:
+    return all(session.execute(select(literal(1)).select_from(observed).limit(1)).first() is None
+               for observed in (ObservedAuthorizationRow.__table__, ObservedConnectionRow.__table__))
+
+
+def _observe_all(session: Session, now: datetime) -> None:
+    authorization, customer = AuthorizationRow, CustomerRow
+    session.execute(insert(ObservedAuthorizationRow).from_select(
+        ["authorization_id", "status"], select(authorization.id, authorization.status)))
+    is_connected = _connected_now(now)
+    session.execute(insert(ObservedConnectionRow).from_select(
+        ["customer_id", "connected", "last_data_at"],
+        select(customer.id, case((is_connected, True), else_=False),
+               case((is_connected, customer.last_data_at), else_=None))))
 
 
 def prune_history(session: Session, now: datetime, retention: timedelta) -> int:

@@ -495,11 +495,12 @@ class ImportBatch:
                     self._upsert_changes(table)
                 if owed:
                     customers = f"SELECT customer_id FROM {table.changes}"
-                    if "old_customer_id" in self._old_names(table):
-                        customers += f" UNION SELECT old_customer_id FROM {table.changes}"
                     if ImportKind.CUSTOMERS in self._created:
                         # Inserted with their summary already (`_upsert_changes`): nobody else can see them yet.
-                        customers += f" EXCEPT SELECT id FROM {_TABLES[ImportKind.CUSTOMERS].changes} WHERE is_new = 1"
+                        customers += (f" WHERE customer_id NOT IN "
+                                      f"(SELECT id FROM {_TABLES[ImportKind.CUSTOMERS].changes} WHERE is_new = 1)")
+                    if "old_customer_id" in self._old_names(table):
+                        customers += f" UNION SELECT old_customer_id FROM {table.changes} WHERE is_new = 0"
                     customer_summary.refresh(self.session, customers,
                                              authorizations=kind is ImportKind.AUTHORIZATIONS,
                                              procedures=kind is ImportKind.PROCEDURES)
