@@ -7,7 +7,10 @@ PostgreSQL), and everything that needs all rows at once (an id repeated, a custo
 query over the staging table. The upsert then writes only the rows that differ from what is stored, so an
 unchanged re-import writes nothing and fires no trigger. Customers and authorizations also keep the
 fingerprint of the CSV fields they came from, so a re-import checks and stages only the rows whose fields
-changed (`_load_file`): checking each row in Python is most of an import's time.
+changed (`_load_file`): checking each row in Python is most of an import's time. A file that is the only one
+of its kind in the call, byte for byte the last one imported so, onto a table no writer touched since
+(`ImportBatch.unchanged`), is not read at all. Rows written the plain way (`plain_check`) skip the per-field
+checks: one regular expression over the row stands for them.
 
 The changed rows are first collected in a `*_changes` table holding the new values next to the old ones
 (`old_status`, `old_customer_id`, `is_new`; for customers the old enrollment and last data time). That table
@@ -28,9 +31,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import String, delete, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from commands.imports import (
     KIND_ORDER,
@@ -45,6 +48,7 @@ from commands.imports import (
     RowError,
     SubscriptionImport,
     decoded_lines,
+    file_digest,
     joined_fingerprint,
     plain_check,
     read_header,
@@ -52,6 +56,8 @@ from commands.imports import (
     row_reader,
 )
 from models import customer_summary
+from models.base import Base
+from models.claims import insert_if_absent
 from models.db import Database
 from models.function_blocks import function_block_mask
 from models.history import Touched, history_started_at, record_transitions
@@ -61,6 +67,19 @@ Staged = tuple[ImportRow, int | None]
 
 # Rows per executemany / COPY flush: large enough to amortise the round trip, small enough to stay flat.
 _BATCH = 5_000
+
+
+class ImportedFileRow(Base):
+    """The last file imported alone for a kind (no other file of its kind in the call), and the state it left
+    the kind's table in (`ImportBatch.table_state`): the same bytes again, onto that same state, have nothing
+    to change, and a re-import of them reads no row (`ImportBatch.unchanged`)."""
+
+    __tablename__ = "imported_files"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # commands.imports.file_digest
+    rows: Mapped[int]
+    table_state: Mapped[str] = mapped_column(String(100))
 
 
 @dataclass(frozen=True)
@@ -293,6 +312,33 @@ class ImportBatch:
         table = _TABLES[kind]
         return table.fingerprinted and self._exec(
             f"SELECT 1 FROM {table.target} WHERE {_FINGERPRINT} IS NOT NULL LIMIT 1").first() is not None
+
+    def table_state(self, kind: ImportKind) -> str:
+        """What any write to the kind's table changes: its rows, how many have a fingerprint (a writer other than
+        the import clears it), and a sum over the fingerprints (an import that changed a row changed its
+        fingerprint). One scan of the table, no per-row work in Python."""
+        table = _TABLES[kind]
+        # The modulus keeps the sum within 64 bits on SQLite, whose sum() refuses to overflow.
+        state = self._exec(f"SELECT count(*), count({_FINGERPRINT}), coalesce(sum({_FINGERPRINT} % 2147483647), 0) "
+                           f"FROM {table.target}").one()
+        return ":".join(str(int(value)) for value in state)
+
+    def unchanged(self, kind: ImportKind, digest: str) -> int | None:
+        """How many rows the file of this digest holds, if it is the last file imported alone for `kind` and
+        its table is still as that import left it; else None (read it). Such a file passed every check when
+        it was imported, and the stored rows are still the ones it wrote: it has nothing to change."""
+        last = self.session.get(ImportedFileRow, kind.value)
+        if last is None or last.digest != digest or last.table_state != self.table_state(kind):
+            return None
+        return last.rows
+
+    def remember(self, kind: ImportKind, digest: str | None, rows: int) -> None:
+        """After `apply`: the file imported alone for `kind` (its digest), or None when several were, which
+        leaves nothing to compare the next import with."""
+        self.session.execute(delete(ImportedFileRow).where(ImportedFileRow.kind == kind.value))
+        if digest is not None:
+            insert_if_absent(self.session, ImportedFileRow.__table__, {
+                "kind": kind.value, "digest": digest, "rows": rows, "table_state": self.table_state(kind)}, ["kind"])
 
     def load_keys(self, kind: ImportKind, source: str, records: Iterable[tuple[int, list[str]]], header: CsvHeader,
                   errors: ErrorLog) -> int:
@@ -567,18 +613,40 @@ def import_files(db: Database, paths: Sequence[Path], *, now: datetime | None = 
                 for error in failed.errors:
                     errors.add(path.name, error.line, error.message)
         opened.sort(key=lambda item: KIND_ORDER.index(item[2].kind))
+        digests = _alone(opened)
         with db.transaction() as session:
             batch = ImportBatch(session, now)
+            skipped: set[ImportKind] = set()
             for path, reader, header in opened:
-                count = _load_file(batch, path, reader, header, errors, now)
+                digest = digests.get(header.kind)
+                count = batch.unchanged(header.kind, digest) if digest else None
+                if count is None:
+                    count = _load_file(batch, path, reader, header, errors, now)
+                else:
+                    skipped.add(header.kind)
                 imported.append(Imported(path.name, header.kind, count))
             if not errors:
                 batch.check(errors)
             if errors:
                 raise ImportFailed.of(errors)  # rolls the transaction back: nothing of any file is written
             batch.apply()
+            for result in imported:
+                if _TABLES[result.kind].fingerprinted and result.kind not in skipped:
+                    batch.remember(result.kind, digests.get(result.kind), result.rows)
             record_transitions(session, now, batch.touched)  # what this import changed, in its transaction
     return imported
+
+
+def _alone(opened: Sequence[tuple[Path, Any, CsvHeader]]) -> dict[ImportKind, str]:
+    """The digest of each fingerprinted kind's file when it is the only file of its kind in the call: a key
+    repeated across two files of a kind is found only by staging both."""
+    kinds = [header.kind for _, _, header in opened]
+    digests: dict[ImportKind, str] = {}
+    for path, _, header in opened:
+        if kinds.count(header.kind) == 1 and _TABLES[header.kind].fingerprinted:
+            with path.open("rb") as raw:
+                digests[header.kind] = file_digest(raw)
+    return digests
 
 
 def _load_file(batch: ImportBatch, path: Path, reader: Any, header: CsvHeader, errors: ErrorLog, now: datetime) -> int:
