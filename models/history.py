@@ -123,6 +123,12 @@ class Touched:
         self._customers = table("history_touched_customers", column("id", String(64)))
         self._authorizations = table("history_touched_authorizations", column("id", String(64)))
         self._created = False
+        self.complete = True
+
+    def untracked(self) -> None:
+        """The writer did not add what it wrote (it took `record_transitions` for the first observation, which
+        compares nothing): should another transaction have observed first after all, compare every row."""
+        self.complete = False
 
     def add_customers(self, ids: str | Select[Any]) -> None:
         self._add(self._customers, ids)
@@ -179,7 +185,7 @@ def record_transitions(session: Session, now: datetime, touched: Touched | None 
     those rows (and the connections that lapsed with time) are compared, else every row.
     """
     baseline = insert_if_absent(session, HistoryStartRow.__table__, {"id": 1, "started_at": now}, ["id"])
-    scope = None if baseline else touched
+    scope = None if baseline or (touched is not None and not touched.complete) else touched
     if scope is not None:
         # A connection lapsing with time is a change no writer makes: found by the observed data time.
         scope.add_customers(select(ObservedConnectionRow.customer_id)
