@@ -177,27 +177,32 @@ def _converter(kind: ImportKind, sqlite: bool) -> Callable[[Any], tuple[Any, ...
     return subscription
 
 
-def _plain_converter(kind: ImportKind, sqlite: bool) -> Callable[[tuple[str, ...]], tuple[Any, ...]]:
-    """`_converter` for a row `plain_check` accepted, straight from its fields (in `COLUMNS` order): they are
-    the values themselves, and each time is UTC `YYYY-MM-DDTHH:MM:SS`, so its stored text (`_sqlite_time`;
-    on PostgreSQL the same with its offset) is a matter of slicing, not of parsing and formatting."""
-    zone = ".000000" if sqlite else "+00"
+_PlainRow = Callable[[int, int, int, tuple[str, ...], int], tuple[Any, ...]]
 
-    def t(value: str) -> str | None:
-        return value[:10] + " " + value[11:19] + zone if value else None
+
+def _plain_converter(kind: ImportKind, sqlite: bool) -> _PlainRow:
+    """The staged row (pos, source, line, `_converter`'s values, fingerprint) of a row `plain_check` accepted,
+    straight from its fields (in `COLUMNS` order): they are the values themselves, and each time is UTC
+    `YYYY-MM-DDTHH:MM:SS`, so its stored text (`_sqlite_time`; on PostgreSQL the same with its offset) is a
+    matter of slicing, not of parsing and formatting. One call and one tuple a row: a million rows."""
+    zone = ".000000" if sqlite else "+00"
 
     if kind is ImportKind.AUTHORIZATIONS:
         mask = function_block_mask
 
-        def authorization(f: tuple[str, ...]) -> tuple[Any, ...]:
-            scope = f[4] or None
-            return (f[0], f[1], f[2], t(f[3]), scope, mask(scope), t(f[5]), t(f[6]))
+        def authorization(pos: int, source: int, line: int, f: tuple[str, ...], print_: int) -> tuple[Any, ...]:
+            granted, scope, end, revoked = f[3], f[4] or None, f[5], f[6]
+            return (pos, source, line, f[0], f[1], f[2],
+                    granted[:10] + " " + granted[11:19] + zone if granted else None, scope, mask(scope),
+                    end[:10] + " " + end[11:19] + zone if end else None,
+                    revoked[:10] + " " + revoked[11:19] + zone if revoked else None, print_)
         return authorization
     assert kind is ImportKind.CUSTOMERS
 
-    def customer(f: tuple[str, ...]) -> tuple[Any, ...]:
-        email = f[1] or None
-        return (f[0], email, email.lower() if email else None, f[2] or None, f[3], f[4] or None, t(f[5]))
+    def customer(pos: int, source: int, line: int, f: tuple[str, ...], print_: int) -> tuple[Any, ...]:
+        email, last = f[1] or None, f[5]
+        return (pos, source, line, f[0], email, email.lower() if email else None, f[2] or None, f[3], f[4] or None,
+                last[:10] + " " + last[11:19] + zone if last else None, print_)
     return customer
 
 
@@ -295,7 +300,7 @@ class ImportBatch:
                     if errors.total:
                         continue
                     self._pos += 1
-                    batch.append((self._pos, source_index, line, *plain_values(fields), print_of(joined)))
+                    batch.append(plain_values(self._pos, source_index, line, fields, print_of(joined)))
                 else:
                     staged = read(line, record)
                     if staged is None or errors.total:
@@ -447,7 +452,10 @@ class ImportBatch:
         table = _TABLES[kind]
         time_type = "TEXT" if self.sqlite else "TIMESTAMPTZ"
         columns = ", ".join(f"{c} {time_type if c in table.times else _SQL_TYPES[c]}" for c in table.columns)
-        self._exec(f"CREATE TEMPORARY TABLE {table.staging} ({self._pos_column()}, source INTEGER, "
+        # No primary key on PostgreSQL: nothing pages through the staged rows (the keys table is paged), and
+        # a b-tree filled for every row of a COPY is server time the import waits for.
+        pos = self._pos_column() if self.sqlite else "pos BIGINT"
+        self._exec(f"CREATE TEMPORARY TABLE {table.staging} ({pos}, source INTEGER, "
                    f"line BIGINT, {columns}){self._on_commit}")
         self._created.add(kind)
 
@@ -519,6 +527,8 @@ class ImportBatch:
         new: dict[ImportKind, int] = {}
         changed: dict[ImportKind, int] = {}
         history_started = history_started_at(self.session) is not None
+        # No customer yet: every customer there will be is inserted below, with its summary (`_upsert_changes`).
+        all_customers_new = self._exec("SELECT 1 FROM customers LIMIT 1").first() is None
         for kind in KIND_ORDER:
             if kind not in self._created:
                 continue
@@ -541,7 +551,7 @@ class ImportBatch:
             else:
                 with customer_summary.deferred(self.session) as owed:
                     self._upsert_changes(table)
-                if owed:
+                if owed and not all_customers_new:
                     customers = f"SELECT customer_id FROM {table.changes}"
                     if ImportKind.CUSTOMERS in self._created:
                         # Inserted with their summary already (`_upsert_changes`): nobody else can see them yet.
