@@ -290,7 +290,8 @@ _PLAIN_ID = "[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
 _PLAIN_DATE = ("[12][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
                "|02-(?:0[1-9]|1[0-9]|2[0-8]))")
 _PLAIN_TIME = f"(?:{_PLAIN_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:Z|\\+00:00)?)?"
-_PLAIN_TEXT = "(?:[^\\s\\x00](?:[^\\x00]*[^\\s\\x00])?)?"  # nothing to strip
+# Nothing to strip: no space first or last (look-arounds, not a required last character: no backtracking).
+_PLAIN_TEXT = "(?!\\s)[^\\x00]*(?<!\\s)"
 
 
 def _plain(*fields: str) -> re.Pattern[str]:
@@ -403,7 +404,7 @@ _PLAIN_AUTHORIZATION = _plain(_PLAIN_ID, _PLAIN_ID, f"(?:{'|'.join(_STATUSES)})"
 _PLAIN_CUSTOMER = _plain(
     _PLAIN_ID,
     "(?:(?=[^\\x00]{1,320}\\x00)[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+)?",  # `_EMAIL`, at most 320 long
-    "(?:[^\\s\\x00](?:[^\\x00]{0,198}[^\\s\\x00])?)?",  # at most 200 long
+    "(?!\\s)[^\\x00]{0,200}(?<!\\s)",  # at most 200 long
     f"(?:{'|'.join(_UTILITIES)})", f"(?:{'|'.join(_ENROLLMENT)})?", f"({_PLAIN_TIME})",
 )
 
