@@ -123,6 +123,12 @@ class Touched:
         self._customers = table("history_touched_customers", column("id", String(64)))
         self._authorizations = table("history_touched_authorizations", column("id", String(64)))
         self._created = False
+        self.complete = True
+
+    def untracked(self) -> None:
+        """The writer did not add what it wrote (it took `record_transitions` for the first observation, which
+        compares nothing): should another transaction have observed first after all, compare every row."""
+        self.complete = False
 
     def add_customers(self, ids: str | Select[Any]) -> None:
         self._add(self._customers, ids)
@@ -179,7 +185,7 @@ def record_transitions(session: Session, now: datetime, touched: Touched | None 
     those rows (and the connections that lapsed with time) are compared, else every row.
     """
     baseline = insert_if_absent(session, HistoryStartRow.__table__, {"id": 1, "started_at": now}, ["id"])
-    scope = None if baseline else touched
+    scope = None if baseline or (touched is not None and not touched.complete) else touched
     if scope is not None:
         # A connection lapsing with time is a change no writer makes: found by the observed data time.
         scope.add_customers(select(ObservedConnectionRow.customer_id)
@@ -191,7 +197,7 @@ def record_transitions(session: Session, now: datetime, touched: Touched | None 
     if not baseline:
         written += _authorization_transitions(session, now, authorizations)
         written += _connection_transitions(session, now, customers)
-    _observe(session, now, customers, authorizations)
+    _observe(session, now, customers, authorizations, first=baseline)
     if touched is not None:
         touched.close()
     return written
@@ -290,9 +296,13 @@ def _upsert_from_select(session: Session, table: Any, columns: list[str], query:
 
 
 def _observe(session: Session, now: datetime, customers: ColumnElement[bool] | None,
-             authorizations: ColumnElement[bool] | None) -> None:
+             authorizations: ColumnElement[bool] | None, *, first: bool = False) -> None:
     """Remember the current state, writing only the rows that differ (the query always has a WHERE:
-    SQLite needs one to read INSERT ... SELECT ... ON CONFLICT)."""
+    SQLite needs one to read INSERT ... SELECT ... ON CONFLICT). The `first` observation, when nothing was
+    observed yet, inserts every row as it is: no comparison, no conflict to look for (a million rows)."""
+    if first and _nothing_observed(session):
+        _observe_all(session, now)
+        return
     authorization, observed = AuthorizationRow, ObservedAuthorizationRow
     changed_authorizations = (
         select(authorization.id, authorization.status)
@@ -315,6 +325,22 @@ def _observe(session: Session, now: datetime, customers: ColumnElement[bool] | N
     )
     _upsert_from_select(session, seen.__table__, ["customer_id", "connected", "last_data_at"],
                         _scoped(changed_connections, customers), "customer_id", ["connected", "last_data_at"])
+
+
+def _nothing_observed(session: Session) -> bool:
+    return all(session.execute(select(literal(1)).select_from(observed).limit(1)).first() is None
+               for observed in (ObservedAuthorizationRow.__table__, ObservedConnectionRow.__table__))
+
+
+def _observe_all(session: Session, now: datetime) -> None:
+    authorization, customer = AuthorizationRow, CustomerRow
+    session.execute(insert(ObservedAuthorizationRow).from_select(
+        ["authorization_id", "status"], select(authorization.id, authorization.status)))
+    is_connected = _connected_now(now)
+    session.execute(insert(ObservedConnectionRow).from_select(
+        ["customer_id", "connected", "last_data_at"],
+        select(customer.id, case((is_connected, True), else_=False),
+               case((is_connected, customer.last_data_at), else_=None))))
 
 
 def prune_history(session: Session, now: datetime, retention: timedelta) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from commands.imports import AuthorizationImport, ImportFailed
 from commands.rules import AuthorizationStatus
@@ -21,6 +21,7 @@ from models.customers import AuthorizationRow, CustomerRow
 from models.imports import import_file, import_files
 from models.sync import apply_feed
 from tests.imports.test_writing import AUTHORIZATIONS, CUSTOMERS, FULL_SCOPE, NOW, import_all, snapshot, write
+from tests.summaries import assert_in_step
 
 
 def fingerprints(db: Database) -> dict[str, int | None]:
@@ -178,3 +179,35 @@ def test_more_changed_rows_than_one_page_are_all_read_again(db: Database, tmp_pa
         statuses = session.execute(select(AuthorizationRow.status).where(AuthorizationRow.id.like("Z%"))).scalars()
         assert sorted(set(statuses)) == ["pending"]
         assert session.get_one(CustomerRow, "C1").live_authorizations == len(range(0, rows, 4))
+
+
+def test_the_same_file_onto_an_unchanged_table_reports_its_rows_and_changes_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    first = import_all(db, tmp_path)
+    before, prints = snapshot(db), fingerprints(db)
+    again = import_all(db, tmp_path)
+    assert [(r.source, r.kind, r.rows) for r in again] == [(r.source, r.kind, r.rows) for r in first]
+    assert snapshot(db) == before and fingerprints(db) == prints
+
+
+def test_the_same_file_is_read_again_once_its_table_changed_by_other_hands(db: Database, tmp_path: Path) -> None:
+    import_all(db, tmp_path)
+    before = snapshot(db)
+    with db.transaction() as session:  # a hand-run statement: C2 and, by cascade, its authorizations go
+        session.execute(text("DELETE FROM customers WHERE id = 'C2'"))
+    import_all(db, tmp_path)
+    after = snapshot(db)  # procedures come back too, with new row ids
+    assert (after["customers"], after["authorizations"]) == (before["customers"], before["authorizations"])
+    assert_in_step(db)
+
+
+def test_a_key_repeated_in_another_file_of_the_kind_is_found_next_to_an_unchanged_file(
+    db: Database, tmp_path: Path
+) -> None:
+    import_all(db, tmp_path)
+    authorizations = write(tmp_path, "authorizations.csv", AUTHORIZATIONS)
+    extra = write(tmp_path, "more-authorizations.csv", AUTHORIZATIONS.splitlines()[0] + "\n"
+                  f"A1,C3,active,2026-06-01T00:00:00Z,{FULL_SCOPE},,\n")
+    errors = refused(db, authorizations, extra)
+    assert errors == [("more-authorizations.csv", 2, "repeats authorizations.csv, line 2 (A1)")]
