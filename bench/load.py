@@ -9,8 +9,9 @@ For each process count, that many `serve` processes (real subprocesses, HTTP und
 each, ports side by side as behind a load balancer) run against it, the Slack and Zendesk stand-ins in this
 process. Then, for each rate, `--clients` client threads send signed requests round robin over the processes
 for `--duration` seconds, each client at its share of the rate: `/reauth-check` for a random customer by id
-or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in the warm-up, so
-each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
+or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in a warm-up before
+the step, outside its window, so that every step holds its share and each click posts one note to the
+Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
 `--keep-rising`, once the processes no longer keep up: sustained under 90% of the rate). `--database-url`
 runs against a database already populated by an earlier run (`--customers` must match; it is not dropped).
 
@@ -72,6 +73,7 @@ class Step:
     rate: int
     duration: float
     sent: int = 0
+    clicks: int = 0  # "Post steps" clicks among the requests prepared for the window
     failed: int = 0  # no HTTP answer, or a 5xx
     acks: list[float] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)
@@ -266,11 +268,16 @@ class CpuMeter:
 def _postmaster(database_url: str) -> int | None:
     """The PostgreSQL server's main process, when it runs on this machine and /proc shows it."""
     url = make_url(database_url).set(drivername="postgresql")
-    try:
-        with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
-            row = connection.execute("SELECT pg_backend_pid()").fetchone()
-    except psycopg.Error:
-        return None
+    row = None
+    for attempt in range(3):
+        try:
+            with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
+                row = connection.execute("SELECT pg_backend_pid()").fetchone()
+            break
+        except psycopg.Error as exc:
+            # A server shared with other work may be out of connections for a moment (seen as "nan").
+            say(f"  (PostgreSQL's main process not found yet: {type(exc).__name__})")
+            time.sleep(1.0 + attempt)
     stat = _stat(int(row[0])) if row else None
     return stat[0] if stat is not None else None
 
@@ -287,13 +294,11 @@ class Load:
         self.requests = SlackRequests(SECRET)
         self.rng = random.Random(seed)
         self.click_values: list[str] = []
-        self._turn = 0
         self._lock = threading.Lock()
-
-    def _target(self) -> str:
-        with self._lock:
-            self._turn += 1
-            return self.processes[self._turn % len(self.processes)].url
+        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
+        # steps for its customers, and clicking those again only asks for confirmation.
+        self._warm_start = random.SystemRandom().randrange(customers)
+        self._warmed = 0
 
     def _query(self) -> str:
         with self._lock:
@@ -301,24 +306,43 @@ class Load:
             by_email = self.rng.random() < 0.5
         return customer_email(self.customers, n) if by_email else customer_id(self.customers, n)
 
-    def warm_up(self, clicks_wanted: int) -> None:
-        """Check customers with a ticket each: their answers' "Post steps" buttons are what the clicks press."""
-        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
-        # steps for its customers, and clicking those again only asks for confirmation.
-        start = random.SystemRandom().randrange(self.customers)
-        with httpx.Client(trust_env=False, timeout=30) as http:
-            for index in range(clicks_wanted):
+    def warm_up(self, buttons: int, threads: int = 8) -> int:
+        """Check customers with a ticket each until `buttons` "Post steps" buttons are in hand (what the clicks
+        press); returns the checks sent. Before each step, outside its window: every step gets its share of
+        clicks, not only the first."""
+        lock = threading.Lock()
+
+        def checker() -> None:
+            connections: dict[int, KeptConnection] = {}
+            while True:
+                with lock:
+                    if len(self.click_values) >= buttons or self._warmed >= self.customers:
+                        break
+                    index, self._warmed = self._warmed, self._warmed + 1
                 key = f"warm-{uuid.uuid4().hex[:12]}"
-                customer = customer_id(self.customers, (start + index * 97) % self.customers)
+                customer = customer_id(self.customers, (self._warm_start + index * 97) % self.customers)
                 text = f"{customer} {TICKETS[index % len(TICKETS)]}"
                 request = self.requests.slash_command("/reauth-check", text, response_url=self.slack.response_url(key))
-                http.post(self._target(), content=request.body, headers=request.headers)
+                process = self.processes[index % len(self.processes)]
+                connection = connections.setdefault(process.port, KeptConnection(process.port))
+                if connection.exchange(frame(process.port, request)) != 200:
+                    continue
                 self.slack.arrival(key, ANSWER_TIMEOUT)
-                for answer in self.slack.responses(key):
-                    for block in answer.get("blocks") or []:
-                        for element in block.get("elements") or []:
-                            if isinstance(element, dict) and element.get("action_id") == POST_NOTE_ACTION:
-                                self.click_values.append(str(element["value"]))
+                found = [str(element["value"]) for answer in self.slack.responses(key)
+                         for block in answer.get("blocks") or [] for element in block.get("elements") or []
+                         if isinstance(element, dict) and element.get("action_id") == POST_NOTE_ACTION]
+                with lock:
+                    self.click_values.extend(found)
+            for connection in connections.values():
+                connection.close()
+
+        before = self._warmed
+        workers = [threading.Thread(target=checker, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return self._warmed - before
 
     def prepare(self, step: Step, clients: int, click_share: float) -> list[list[Prepared]]:
         """Every request of the step, signed and framed before the window opens, one list per client.
@@ -334,6 +358,7 @@ class Load:
             url = self.slack.response_url(key)
             click = self.click_values and self.rng.random() < click_share
             if click:
+                step.clicks += 1
                 request = self.requests.block_actions(action_id=POST_NOTE_ACTION, value=self.click_values.pop(),
                                                       response_url=url)
             else:
@@ -514,13 +539,13 @@ def ms(seconds: float) -> str:
 
 def report(steps: list[Step]) -> list[str]:
     lines = [
-        "| processes | target/s | sent | sustained answers/s | failed | unanswered | ack p50 | ack p99 "
+        "| processes | target/s | sent | clicks | sustained answers/s | failed | unanswered | ack p50 | ack p99 "
         "| answer p50 | answer p99 | peak RSS per process | load generator CPU |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for step in steps:
         lines.append(
-            f"| {step.processes} | {step.rate} | {step.sent} | {step.sustained:.0f} | {step.failed} "
+            f"| {step.processes} | {step.rate} | {step.sent} | {step.clicks} | {step.sustained:.0f} | {step.failed} "
             f"| {step.unanswered} "
             f"| {ms(statistics.median(step.acks) if step.acks else float('nan'))} | {ms(p(step.acks, 0.99))} "
             f"| {ms(statistics.median(step.answers) if step.answers else float('nan'))} | {ms(p(step.answers, 0.99))} "
@@ -591,12 +616,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for count in process_counts:
             with cluster(count, env, folder) as processes:
                 load = Load(processes, slack, args.customers, args.seed + count, database_url)
-                clicks_needed = int(max(rates) * args.duration * args.clicks * len(rates)) + 10
-                say(f"{count} process(es): warming up ({min(clicks_needed, 400)} checks with a ticket)...")
-                load.warm_up(min(clicks_needed, 400))
-                say(f"  {len(load.click_values)} Post steps buttons to click")
+                say(f"{count} process(es):")
                 for rate in rates:
                     step = Step(count, rate, args.duration)
+                    buttons = int(rate * args.duration * args.clicks * 1.1) + 5  # the share, with a margin
+                    if args.clicks > 0 and len(load.click_values) < buttons:
+                        checks = load.warm_up(buttons)
+                        say(f"  warm-up: {checks} checks with a ticket, {len(load.click_values)} Post steps buttons")
                     say(f"  {rate}/s for {args.duration:.0f} s, load average {os.getloadavg()[0]:.1f}...")
                     load.run(step, args.clients, args.clicks)
                     steps.append(step)
