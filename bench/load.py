@@ -268,17 +268,14 @@ class CpuMeter:
 def _postmaster(database_url: str) -> int | None:
     """The PostgreSQL server's main process, when it runs on this machine and /proc shows it."""
     url = make_url(database_url).set(drivername="postgresql")
-    row = None
-    for attempt in range(3):
-        try:
-            with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
-                row = connection.execute("SELECT pg_backend_pid()").fetchone()
-            break
-        except psycopg.Error as exc:
-            # A server shared with other work may be out of connections for a moment (seen as "nan").
-            say(f"  (PostgreSQL's main process not found yet: {type(exc).__name__})")
-            time.sleep(1.0 + attempt)
-    stat = _stat(int(row[0])) if row else None
+    try:
+        with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
+            row = connection.execute("SELECT pg_backend_pid()").fetchone()
+            # Read while the backend lives: once the connection closes, its /proc entry may already be gone
+            # (that race showed as "nan" for PostgreSQL in some steps).
+            stat = _stat(int(row[0])) if row else None
+    except psycopg.Error:
+        return None
     return stat[0] if stat is not None else None
 
 
