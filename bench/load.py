@@ -9,8 +9,9 @@ For each process count, that many `serve` processes (real subprocesses, HTTP und
 each, ports side by side as behind a load balancer) run against it, the Slack and Zendesk stand-ins in this
 process. Then, for each rate, `--clients` client threads send signed requests round robin over the processes
 for `--duration` seconds, each client at its share of the rate: `/reauth-check` for a random customer by id
-or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in the warm-up, so
-each posts one note to the Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
+or e-mail, and a `--clicks` share of "Post steps" clicks (each on a customer checked in a warm-up before
+the step, outside its window, so that every step holds its share and each click posts one note to the
+Zendesk stand-in). Rates stop rising once answer p99 passes 500 ms (with
 `--keep-rising`, once the processes no longer keep up: sustained under 90% of the rate). `--database-url`
 runs against a database already populated by an earlier run (`--customers` must match; it is not dropped).
 
@@ -18,7 +19,10 @@ runs against a database already populated by an earlier run (`--customers` must 
   that falls behind its schedule sends at once, and stops when the window ends);
 - ack: send to HTTP response, at the client; answer: send to the stand-in's receipt of the response_url post;
 - peak RSS: each serve process's high-water mark (VmHWM of the gunicorn worker, the process serving);
-- load generator: the CPU seconds this process used per second of the run (it shares the machine's cores);
+- load generator: the CPU seconds this process used per second of the run (it shares the machine's cores).
+  Requests are signed and framed before each window (the timestamps stay well inside Slack's five minutes)
+  and sent on kept-alive connections, one per client and process, as a load balancer forwards them: what
+  the generator spends per request is CPU the bot does not get;
 - CPU ms per answer: the CPU time each component spent during the step, divided by the answers: the serve
   processes (gunicorn masters and workers, exited workers included), this database's PostgreSQL backends
   (read from /proc, so only for a server on this machine), the server's auxiliary processes (WAL writer,
@@ -69,6 +73,7 @@ class Step:
     rate: int
     duration: float
     sent: int = 0
+    clicks: int = 0  # "Post steps" clicks among the requests prepared for the window
     failed: int = 0  # no HTTP answer, or a 5xx
     acks: list[float] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)
@@ -156,16 +161,24 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _SAMPLE_SECONDS = 0.2
 
 
-def _stat(pid: int) -> tuple[int, float, float, str] | None:
-    """(ppid, own CPU seconds, reaped children's CPU seconds, command line) of a process, None once gone."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(ppid, own CPU seconds, reaped children's CPU seconds) of a process, None once gone."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()  # from field 3 (state) on: the name may hold spaces
+    fields = text[text.rindex(b")") + 2:].split()  # from field 3 (state) on: the name may hold spaces
     ppid, utime, stime, cutime, cstime = int(fields[1]), *(int(f) for f in fields[11:15])
-    return ppid, (utime + stime) / _TICKS, (cutime + cstime) / _TICKS, cmdline
+    return ppid, (utime + stime) / _TICKS, (cutime + cstime) / _TICKS
+
+
+def _cmdline(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
 
 
 def _children(pid: int) -> list[int]:
@@ -190,6 +203,7 @@ class CpuMeter:
         self._first: dict[tuple[str, int], float] = {}
         self._last: dict[tuple[str, int], float] = {}
         self._backends_at_start: set[int] = set()
+        self._kinds: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-meter", daemon=True)
 
@@ -205,16 +219,28 @@ class CpuMeter:
                     seen[("serve", worker)] = stat[1]
         if self.postmaster is not None:
             for child in _children(self.postmaster):
-                stat = _stat(child)
-                if stat is None:
+                kind = self._kinds.get(child) or self._kind(child)
+                if kind is None:
                     continue
-                # A backend's title: "postgres: [cluster: ]user database host(port) state".
-                words = stat[3].split()
-                kind = "postgres backends" if self.database in words else "postgres auxiliary"
-                if kind == "postgres auxiliary" and len(words) > 3 and "(" in stat[3]:
-                    continue  # another database's backend: another helper's work, not this load's
-                seen[(kind, child)] = stat[1]
+                stat = _stat(child)
+                if stat is not None and kind != "other database":
+                    seen[(kind, child)] = stat[1]
         return seen
+
+    def _kind(self, child: int) -> str | None:
+        """What a PostgreSQL child is, read once: a backend serves one database all its life (the meter
+        samples five times a second, and reading every title each time was a share of the generator's CPU)."""
+        title = _cmdline(child)
+        if title is None:
+            return None
+        # A backend's title: "postgres: [cluster: ]user database host(port) state".
+        words = title.split()
+        kind = "postgres backends" if self.database in words else "postgres auxiliary"
+        if kind == "postgres auxiliary" and len(words) > 3 and "(" in title:
+            kind = "other database"  # another helper's work, not this load's
+        if "(" in title:  # a backend past its start-up (before, its title is still the postmaster's)
+            self._kinds[child] = kind
+        return kind
 
     def _run(self) -> None:
         while not self._stop.wait(_SAMPLE_SECONDS):
@@ -245,9 +271,11 @@ def _postmaster(database_url: str) -> int | None:
     try:
         with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=5) as connection:
             row = connection.execute("SELECT pg_backend_pid()").fetchone()
+            # Read while the backend lives: once the connection closes, its /proc entry may already be gone
+            # (that race showed as "nan" for PostgreSQL in some steps).
+            stat = _stat(int(row[0])) if row else None
     except psycopg.Error:
         return None
-    stat = _stat(int(row[0])) if row else None
     return stat[0] if stat is not None else None
 
 
@@ -263,13 +291,11 @@ class Load:
         self.requests = SlackRequests(SECRET)
         self.rng = random.Random(seed)
         self.click_values: list[str] = []
-        self._turn = 0
         self._lock = threading.Lock()
-
-    def _target(self) -> str:
-        with self._lock:
-            self._turn += 1
-            return self.processes[self._turn % len(self.processes)].url
+        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
+        # steps for its customers, and clicking those again only asks for confirmation.
+        self._warm_start = random.SystemRandom().randrange(customers)
+        self._warmed = 0
 
     def _query(self) -> str:
         with self._lock:
@@ -277,36 +303,70 @@ class Load:
             by_email = self.rng.random() < 0.5
         return customer_email(self.customers, n) if by_email else customer_id(self.customers, n)
 
-    def warm_up(self, clicks_wanted: int) -> None:
-        """Check customers with a ticket each: their answers' "Post steps" buttons are what the clicks press."""
-        # A fresh start each run: on a reused database (--database-url) an earlier run's clicks already posted
-        # steps for its customers, and clicking those again only asks for confirmation.
-        start = random.SystemRandom().randrange(self.customers)
-        with httpx.Client(trust_env=False, timeout=30) as http:
-            for index in range(clicks_wanted):
+    def warm_up(self, buttons: int, threads: int = 8) -> int:
+        """Check customers with a ticket each until `buttons` "Post steps" buttons are in hand (what the clicks
+        press); returns the checks sent. Before each step, outside its window: every step gets its share of
+        clicks, not only the first."""
+        lock = threading.Lock()
+
+        def checker() -> None:
+            connections: dict[int, KeptConnection] = {}
+            while True:
+                with lock:
+                    if len(self.click_values) >= buttons or self._warmed >= self.customers:
+                        break
+                    index, self._warmed = self._warmed, self._warmed + 1
                 key = f"warm-{uuid.uuid4().hex[:12]}"
-                customer = customer_id(self.customers, (start + index * 97) % self.customers)
+                customer = customer_id(self.customers, (self._warm_start + index * 97) % self.customers)
                 text = f"{customer} {TICKETS[index % len(TICKETS)]}"
                 request = self.requests.slash_command("/reauth-check", text, response_url=self.slack.response_url(key))
-                http.post(self._target(), content=request.body, headers=request.headers)
+                process = self.processes[index % len(self.processes)]
+                connection = connections.setdefault(process.port, KeptConnection(process.port))
+                if connection.exchange(frame(process.port, request)) != 200:
+                    continue
                 self.slack.arrival(key, ANSWER_TIMEOUT)
-                for answer in self.slack.responses(key):
-                    for block in answer.get("blocks") or []:
-                        for element in block.get("elements") or []:
-                            if isinstance(element, dict) and element.get("action_id") == POST_NOTE_ACTION:
-                                self.click_values.append(str(element["value"]))
+                found = [str(element["value"]) for answer in self.slack.responses(key)
+                         for block in answer.get("blocks") or [] for element in block.get("elements") or []
+                         if isinstance(element, dict) and element.get("action_id") == POST_NOTE_ACTION]
+                with lock:
+                    self.click_values.extend(found)
+            for connection in connections.values():
+                connection.close()
 
-    def _request(self, click_share: float, key: str) -> SignedRequest:
-        url = self.slack.response_url(key)
-        with self._lock:
+        before = self._warmed
+        workers = [threading.Thread(target=checker, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return self._warmed - before
+
+    def prepare(self, step: Step, clients: int, click_share: float) -> list[list[Prepared]]:
+        """Every request of the step, signed and framed before the window opens, one list per client.
+
+        Signing, the form encoding and the HTTP framing are the generator's work, not the bot's: done here,
+        they stay out of the measured window (a minute later the timestamps are still well inside Slack's
+        five minutes). Requests go round robin over the processes, as the load balancer would send them.
+        """
+        per_client = int(step.duration * step.rate / clients) + 1
+        prepared: list[list[Prepared]] = [[] for _ in range(clients)]
+        for sequence in range(per_client * clients):
+            key = f"load-{uuid.uuid4().hex[:12]}"
+            url = self.slack.response_url(key)
             click = self.click_values and self.rng.random() < click_share
-            value = self.click_values.pop() if click else None
-        if value is not None:
-            return self.requests.block_actions(action_id=POST_NOTE_ACTION, value=value, response_url=url)
-        return self.requests.slash_command("/reauth-check", self._query(), response_url=url)
+            if click:
+                step.clicks += 1
+                request = self.requests.block_actions(action_id=POST_NOTE_ACTION, value=self.click_values.pop(),
+                                                      response_url=url)
+            else:
+                request = self.requests.slash_command("/reauth-check", self._query(), response_url=url)
+            process = self.processes[sequence % len(self.processes)]
+            prepared[sequence % clients].append(Prepared(process.port, key, frame(process.port, request)))
+        return prepared
 
     def run(self, step: Step, clients: int, click_share: float) -> None:
         interval = clients / step.rate  # each client's share of the rate
+        prepared = self.prepare(step, clients, click_share)
         stop_at = time.perf_counter() + step.duration
         sent: list[tuple[str, float]] = []
         lock = threading.Lock()
@@ -315,32 +375,36 @@ class Load:
 
         def client(index: int) -> None:
             next_at = time.perf_counter() + interval * index / clients
-            with httpx.Client(trust_env=False, timeout=30) as http:
-                while True:
-                    now = time.perf_counter()
-                    if max(now, next_at) >= stop_at:  # a client behind its schedule stops on time all the same
-                        with lock:
-                            client_cpu.append(time.thread_time())
-                        return
-                    if next_at > now:
-                        time.sleep(next_at - now)
-                    next_at += interval
-                    key = f"load-{uuid.uuid4().hex[:12]}"
-                    request = self._request(click_share, key)
-                    started = time.perf_counter()
-                    try:
-                        response = http.post(self._target(), content=request.body, headers=request.headers)
-                        ok = response.status_code < 500
-                    except httpx.TransportError:
-                        ok = False
-                    acked = time.perf_counter()
-                    with lock:
-                        step.sent += 1
-                        if ok:
-                            step.acks.append(acked - started)
-                            sent.append((key, started))
-                        else:
-                            step.failed += 1
+            connections: dict[int, KeptConnection] = {}
+            acks: list[float] = []
+            answered: list[tuple[str, float]] = []
+            failed = 0
+            for request in prepared[index]:
+                now = time.perf_counter()
+                if max(now, next_at) >= stop_at:  # a client behind its schedule stops on time all the same
+                    break
+                if next_at > now:
+                    time.sleep(next_at - now)
+                next_at += interval
+                connection = connections.get(request.port)
+                if connection is None:
+                    connection = connections[request.port] = KeptConnection(request.port)
+                started = time.perf_counter()
+                status = connection.exchange(request.frame)
+                acked = time.perf_counter()
+                if status is not None and status < 500:
+                    acks.append(acked - started)
+                    answered.append((request.key, started))
+                else:
+                    failed += 1
+            for connection in connections.values():
+                connection.close()
+            with lock:
+                step.sent += len(acks) + failed
+                step.failed += failed
+                step.acks.extend(acks)
+                sent.extend(answered)
+                client_cpu.append(time.thread_time())
 
         meter = CpuMeter([process.process.pid for process in self.processes], self.database_url)
         meter.start()
@@ -368,6 +432,92 @@ class Load:
         step.rss_mb = [process.peak_rss_mb() for process in self.processes]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One request of a step, ready to write: the process it goes to, its response_url key, its bytes."""
+
+    port: int
+    key: str
+    frame: bytes
+
+
+def frame(port: int, request: SignedRequest) -> bytes:
+    """The whole HTTP/1.1 request as bytes, kept alive: what a load balancer would forward."""
+    head = ["POST /slack/events HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(request.body)}"]
+    head += [f"{name}: {value}" for name, value in request.headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+class KeptConnection:
+    """A kept-alive HTTP/1.1 connection to one serve process, reading just the status and the body's length.
+
+    A general client (httpx, http.client) parses every header into objects for each request: on the shared
+    cores that is CPU the bot does not get. The bot's acks are small, with a Content-Length, never chunked.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def exchange(self, request: bytes) -> int | None:
+        """Send one request and read its response; the status, or None when no HTTP answer came."""
+        for attempt in range(2):
+            reused = self.sock is not None
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=ANSWER_TIMEOUT)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.sock.sendall(request)
+                status = self._response()
+            except TimeoutError:  # the request may be in the works: sending it again could double a click
+                self.close()
+                return None
+            except OSError:
+                status = None
+            if status is not None:
+                return status
+            self.close()
+            # A kept connection the server had closed (its keep-alive ran out) answers nothing: once more.
+            if not (reused and attempt == 0):
+                return None
+        return None
+
+    def _response(self) -> int | None:
+        assert self.sock is not None
+        data = self.buffer
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head = data[:end].decode("latin-1")
+        status = int(head[9:12])
+        length, close = 0, False
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection":
+                close = value.strip().lower() == "close"
+        data = data[end + 4:]
+        while len(data) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        self.buffer = data[length:]
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -386,13 +536,13 @@ def ms(seconds: float) -> str:
 
 def report(steps: list[Step]) -> list[str]:
     lines = [
-        "| processes | target/s | sent | sustained answers/s | failed | unanswered | ack p50 | ack p99 "
+        "| processes | target/s | sent | clicks | sustained answers/s | failed | unanswered | ack p50 | ack p99 "
         "| answer p50 | answer p99 | peak RSS per process | load generator CPU |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for step in steps:
         lines.append(
-            f"| {step.processes} | {step.rate} | {step.sent} | {step.sustained:.0f} | {step.failed} "
+            f"| {step.processes} | {step.rate} | {step.sent} | {step.clicks} | {step.sustained:.0f} | {step.failed} "
             f"| {step.unanswered} "
             f"| {ms(statistics.median(step.acks) if step.acks else float('nan'))} | {ms(p(step.acks, 0.99))} "
             f"| {ms(statistics.median(step.answers) if step.answers else float('nan'))} | {ms(p(step.answers, 0.99))} "
@@ -463,12 +613,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for count in process_counts:
             with cluster(count, env, folder) as processes:
                 load = Load(processes, slack, args.customers, args.seed + count, database_url)
-                clicks_needed = int(max(rates) * args.duration * args.clicks * len(rates)) + 10
-                say(f"{count} process(es): warming up ({min(clicks_needed, 400)} checks with a ticket)...")
-                load.warm_up(min(clicks_needed, 400))
-                say(f"  {len(load.click_values)} Post steps buttons to click")
+                say(f"{count} process(es):")
                 for rate in rates:
                     step = Step(count, rate, args.duration)
+                    buttons = int(rate * args.duration * args.clicks * 1.1) + 5  # the share, with a margin
+                    if args.clicks > 0 and len(load.click_values) < buttons:
+                        checks = load.warm_up(buttons)
+                        say(f"  warm-up: {checks} checks with a ticket, {len(load.click_values)} Post steps buttons")
                     say(f"  {rate}/s for {args.duration:.0f} s, load average {os.getloadavg()[0]:.1f}...")
                     load.run(step, args.clients, args.clicks)
                     steps.append(step)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, assert_never, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from models import Database
-from models.claims import insert_if_absent
+from models.claims import insert_returning
 from models.outbox import OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class OutboxEntry:
     last_error: str | None
     delivered_at: datetime | None
     result: dict[str, Any] | None
+    created_at: datetime
     created: bool = False  # True when this enqueue call inserted it
 
 
@@ -127,24 +128,56 @@ class Outbox:
 
     def enqueue(self, session: Session, kind: str, dedupe_key: str, payload: dict[str, Any]) -> OutboxEntry:
         """Claim `dedupe_key` for this payload; a second claim of the same key returns the first row."""
+        return self._insert(session, kind, dedupe_key, payload, leased=False)
+
+    def claim(self, session: Session, kind: str, dedupe_key: str, payload: dict[str, Any]) -> OutboxEntry:
+        """`enqueue`, with the row leased to this instance by the INSERT itself when it creates it: once the
+        caller's transaction commits, `deliver_claimed` sends it, without a transaction to take the lease.
+
+        Nothing is lost in between: a process that dies before sending leaves a leased row counting one
+        attempt, which the worker takes once the lease runs out, reading back before it sends.
+        """
+        return self._insert(session, kind, dedupe_key, payload, leased=True)
+
+    def _insert(self, session: Session, kind: str, dedupe_key: str, payload: dict[str, Any], *,
+                leased: bool) -> OutboxEntry:
         if kind not in self.deliveries:
             raise ValueError(f"no delivery registered for outbox kind {kind!r}")
         now = self.clock()
-        created = insert_if_absent(
-            session,
-            OutboxRow.__table__,
-            {"kind": kind, "dedupe_key": dedupe_key, "payload": payload, "status": OutboxStatus.PENDING, "attempts": 0,
-             "created_at": now, "next_attempt_at": now},
-            ["dedupe_key"],
-        )
+        values: dict[str, Any] = {"kind": kind, "dedupe_key": dedupe_key, "payload": payload,
+                                  "status": OutboxStatus.PENDING, "attempts": 0, "created_at": now,
+                                  "next_attempt_at": now}
+        if leased:
+            values |= {"attempts": 1, "leased_until": now + self.lease, "leased_by": self.instance}
+        inserted = insert_returning(session, cast(Table, OutboxRow.__table__), values, ["dedupe_key"], [_outbox.id])
+        if inserted is not None:  # this call's row, as just written: nothing to read back
+            return OutboxEntry(id=inserted.id, kind=kind, dedupe_key=dedupe_key, status=OutboxStatus.PENDING,
+                               attempts=values["attempts"], next_attempt_at=now, last_error=None, delivered_at=None,
+                               result=None, created_at=now, created=True)
         row = session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key)).one()
-        return _entry(row, created=created)
+        return _entry(row)
 
     def deliver(self, entry_id: int) -> OutboxEntry:
         """Try one row now (after a click); it stays queued for the worker when the service is down."""
-        self._attempt(entry_id)
-        with self.db.reading() as session:
+        finished = self._attempt(entry_id)
+        if finished is not None:
+            return finished
+        with self.db.reading() as session:  # another instance holds it, or it is done: as it stands now
             return _entry(session.get_one(OutboxRow, entry_id))
+
+    def deliver_claimed(
+        self, entry: OutboxEntry, payload: dict[str, Any], then: Callable[[Session], None] | None = None
+    ) -> OutboxEntry:
+        """Send a row this instance created with `claim` (its transaction committed); the row as it ends.
+
+        `then` runs inside the transaction that records the outcome, after the delivery's own records:
+        a caller that reads what the delivery wrote (the agent's refreshed answer) needs no transaction
+        of its own.
+        """
+        if not entry.created or entry.attempts != 1:
+            raise ValueError("deliver_claimed takes the entry its own claim() just created")
+        attempt = Attempt(entry.id, entry.dedupe_key, payload, entry.attempts, entry.created_at)
+        return self._send_and_finish(attempt, entry.kind, then)
 
     def deliver_due(self, limit: int = 100) -> int:
         """Deliver every row whose time has come; returns how many were attempted by this instance."""
@@ -160,7 +193,7 @@ class Outbox:
         for entry_id in due:
             if self._stopping.is_set():  # shutting down: leave the rest to another instance
                 break
-            attempted += self._attempt(entry_id)
+            attempted += self._attempt(entry_id) is not None
         return attempted
 
     def stop(self) -> None:
@@ -185,7 +218,8 @@ class Outbox:
             log.info("outbox leases released at shutdown: count=%s", released)
         return int(released)
 
-    def _attempt(self, entry_id: int) -> bool:
+    def _attempt(self, entry_id: int) -> OutboxEntry | None:
+        """Lease the row and deliver it; the row as it ends, None when it was not this instance's to try."""
         now = self.clock()
         with self.db.transaction() as session:
             statement = (
@@ -199,18 +233,22 @@ class Outbox:
                 .values(leased_until=now + self.lease, leased_by=self.instance, attempts=OutboxRow.attempts + 1)
             )
             if cast(CursorResult[Any], session.execute(statement)).rowcount != 1:
-                return False  # another instance holds it, or it is done
+                return None  # another instance holds it, or it is done
             row = session.get_one(OutboxRow, entry_id)
             attempt = Attempt(entry_id, row.dedupe_key, dict(row.payload), row.attempts, row.created_at)
             kind = row.kind
+        return self._send_and_finish(attempt, kind)
+
+    def _send_and_finish(
+        self, attempt: Attempt, kind: str, then: Callable[[Session], None] | None = None
+    ) -> OutboxEntry:
         delivery = self.deliveries[kind]
         try:
             outcome = self._read_back_or_send(attempt, kind, delivery)
         except Exception as exc:  # a bug or an unexpected failure must not lose the row
-            log.exception("outbox delivery raised: id=%s kind=%s", entry_id, kind)
+            log.exception("outbox delivery raised: id=%s kind=%s", attempt.entry_id, kind)
             outcome = TryLater(f"unexpected error: {exc.__class__.__name__}")
-        self._finish(entry_id, kind, attempt.payload, attempt.attempts, outcome, delivery)
-        return True
+        return self._finish(attempt, kind, outcome, delivery, then)
 
     @staticmethod
     def _read_back_or_send(attempt: Attempt, kind: str, delivery: Delivery) -> DeliveryResult:
@@ -231,35 +269,47 @@ class Outbox:
         return delivery.send(attempt)
 
     def _finish(
-        self, entry_id: int, kind: str, payload: dict[str, Any], attempts: int, outcome: DeliveryResult,
-        delivery: Delivery,
-    ) -> None:
+        self, attempt: Attempt, kind: str, outcome: DeliveryResult, delivery: Delivery,
+        then: Callable[[Session], None] | None,
+    ) -> OutboxEntry:
         now = self.clock()
+        entry_id, payload, attempts = attempt.entry_id, attempt.payload, attempt.attempts
+        values: dict[str, Any] = {"leased_until": None, "leased_by": None}
+        match outcome:
+            case Delivered():
+                values |= {"status": OutboxStatus.DELIVERED, "delivered_at": now, "result": outcome.result,
+                           "last_error": None}
+            case GiveUp():
+                values |= {"status": OutboxStatus.FAILED, "last_error": outcome.reason[:2000]}
+            case TryLater():
+                values |= {"last_error": outcome.reason[:2000],
+                           "next_attempt_at": max(outcome.not_before or now, now + backoff(attempts))}
+            case _:
+                assert_never(outcome)
         with self.db.transaction() as session:
-            row = session.get_one(OutboxRow, entry_id)
-            if row.leased_by != self.instance:
+            # One UPDATE that gives the row back, not a read then a write: the lease is checked in the same
+            # statement, and only a lease lost (a send slower than the lease) costs a second one.
+            row = session.execute(_FINISH_HELD, {"entry_id": entry_id, "holder": self.instance, **values}).first()
+            if row is None:
                 log.warning("outbox lease lost before finishing: id=%s kind=%s", entry_id, kind)
-            row.leased_until = None
-            row.leased_by = None
+                row = session.execute(_FINISH, {"entry_id": entry_id, **values}).one()
             match outcome:
                 case Delivered():
-                    row.status, row.delivered_at = OutboxStatus.DELIVERED, now
-                    row.result, row.last_error = outcome.result, None
                     if delivery.on_delivered:
                         delivery.on_delivered(session, payload, outcome)
                     log.info("outbox delivered: id=%s kind=%s attempts=%s", entry_id, kind, attempts)
                 case GiveUp():
-                    row.status, row.last_error = OutboxStatus.FAILED, outcome.reason[:2000]
                     if delivery.on_given_up:
                         delivery.on_given_up(session, payload, outcome)
                     log.warning("outbox gave up: id=%s kind=%s reason=%s", entry_id, kind, outcome.reason[:200])
                 case TryLater():
-                    row.last_error = outcome.reason[:2000]
-                    row.next_attempt_at = max(outcome.not_before or now, now + backoff(attempts))
                     log.info("outbox will retry: id=%s kind=%s attempts=%s at=%s", entry_id, kind, attempts,
                              row.next_attempt_at.isoformat())
                 case _:
                     assert_never(outcome)
+            if then is not None:
+                then(session)
+        return _entry(row)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -268,9 +318,17 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)
 
 
-def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
+_outbox = cast(Table, OutboxRow.__table__).c
+_ENTRY_COLUMNS = (_outbox.id, _outbox.kind, _outbox.dedupe_key, _outbox.status, _outbox.attempts,
+                  _outbox.next_attempt_at, _outbox.last_error, _outbox.delivered_at, _outbox.result, _outbox.created_at)
+# Built once: the columns set are the execution's parameters (which differ by outcome), the row comes back.
+_FINISH = update(cast(Table, OutboxRow.__table__)).where(_outbox.id == bindparam("entry_id")).returning(*_ENTRY_COLUMNS)
+_FINISH_HELD = _FINISH.where(_outbox.leased_by == bindparam("holder"))
+
+
+def _entry(row: OutboxRow | Row[Any], *, created: bool = False) -> OutboxEntry:
     return OutboxEntry(
         id=row.id, kind=row.kind, dedupe_key=row.dedupe_key, status=OutboxStatus(row.status), attempts=row.attempts,
         next_attempt_at=row.next_attempt_at, last_error=row.last_error, delivered_at=row.delivered_at,
-        result=dict(row.result) if row.result else None, created=created,
+        result=dict(row.result) if row.result else None, created_at=row.created_at, created=created,
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     text,
@@ -140,12 +141,16 @@ def open_escalation(
 
 
 def open_escalation_of(session: Session, customer_id: str) -> Escalation | None:
-    # The predicate as text, not a parameter: only then can PostgreSQL use the partial index on open cases
-    # (a prepared statement's generic plan cannot see a parameter's value, and scans every case ever).
-    row = session.scalars(
-        select(EscalationRow).where(EscalationRow.customer_id == customer_id, text(f"escalations.{OPEN}"))
-    ).one_or_none()
+    row = session.scalars(_OPEN_ESCALATION_OF, {"customer": customer_id}).one_or_none()
     return to_escalation(row) if row else None
+
+
+# The predicate as text, not a parameter: only then can PostgreSQL use the partial index on open cases
+# (a prepared statement's generic plan cannot see a parameter's value, and scans every case ever). Built
+# once: every delivered post asks it, and building and keying the statement cost more than running it.
+_OPEN_ESCALATION_OF = select(EscalationRow).where(
+    EscalationRow.customer_id == bindparam("customer"), text(f"escalations.{OPEN}")
+)
 
 
 def open_escalations(session: Session) -> list[Escalation]:

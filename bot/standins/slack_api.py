@@ -393,6 +393,9 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open for httpx pools; stop() closes whatever is still open.
     protocol_version = "HTTP/1.1"
     server_version = "SlackStandIn/1.0"
+    # The head and the body go out in two writes: without TCP_NODELAY the body can wait for a delayed ACK
+    # (up to 40 ms on a kept-alive connection), holding the caller's thread, as Slack's servers would not.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()

@@ -90,7 +90,9 @@ def register(app: App, context: BotContext) -> None:
                 respond(text=messages.STEPS_MODAL_FAILED, response_type="ephemeral", replace_original=False)
             return
         channel = (body.get("channel") or {}).get("id")
-        posting.submit(post_and_respond, button, str(body["user"]["id"]), respond, channel)
+        # On a kept-alive connection, as the check's answer: Bolt's respond opens one per answer.
+        reply = context.responses.replier(str(body.get("response_url") or "")) or respond
+        posting.submit(post_and_respond, button, str(body["user"]["id"]), reply, channel)
 
     @app.action(SENT_MYSELF_ACTION)
     def sent_myself(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

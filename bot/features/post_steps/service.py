@@ -166,16 +166,25 @@ def post_steps(context: BotContext, click: PostRequest, *, source: str = "button
                          action="reply_to_customer" if plan.post.public else "post_steps",
                          customer_id=click.customer_id, detail=f"ticket {ticket}")
     if entry.created:
-        context.outbox.deliver(entry.id)
-    else:
-        _wait_while_in_flight(context, entry.dedupe_key)
+        # The claim leased the row: it is sent now, and the case is read again in the transaction that
+        # records the outcome (it sees the procedure a reply records), so a click is two transactions.
+        refreshed: list[Report | None] = []
+        finished = context.outbox.deliver_claimed(
+            entry, plan.post.payload(),
+            then=lambda session: refreshed.append(_case_now(SqlCaseRecords(session), context, click.customer_id,
+                                                            ticket)))
+        outcome = _outcome_of(finished, ticket, public=plan.post.public, already=False)
+        log.info("steps click: customer=%s ticket=%s agent=%s key_created=True status=%s",
+                 click.customer_id, ticket, click.agent, finished.status)
+        return answer(outcome, refreshed[0], ticket)
+    _wait_while_in_flight(context, entry.dedupe_key)
     with context.db.reading() as session:
         state = post_state(session, entry.dedupe_key)
-    assert state is not None  # claimed above; outbox rows are never deleted
-    log.info("steps click: customer=%s ticket=%s agent=%s key_created=%s status=%s",
-             click.customer_id, ticket, click.agent, entry.created, state.status)
-    return answer(_outcome(state, ticket, already=not entry.created),
-                  refresh_report(context, click.customer_id, ticket), ticket)
+        assert state is not None  # claimed above; outbox rows are never deleted
+        report = _case_now(SqlCaseRecords(session), context, click.customer_id, ticket)
+    log.info("steps click: customer=%s ticket=%s agent=%s key_created=False status=%s",
+             click.customer_id, ticket, click.agent, state.status)
+    return answer(_outcome(state, ticket, already=True), report, ticket)
 
 
 def post_escalation_note(context: BotContext, customer_id: str, ticket: str, agent: str) -> StepsAnswer:
@@ -184,12 +193,13 @@ def post_escalation_note(context: BotContext, customer_id: str, ticket: str, age
 
 
 def claim(session: Session, outbox: Outbox, post: StepsPost) -> OutboxEntry:
-    """Claim the post's key by INSERT; a key whose post was refused is claimed again under a suffix."""
-    entry = outbox.enqueue(session, OUTBOX_KIND, post.dedupe_key, post.payload())
+    """Claim the post's key by INSERT (leased to this instance when created, for `Outbox.deliver_claimed`);
+    a key whose post was refused is claimed again under a suffix."""
+    entry = outbox.claim(session, OUTBOX_KIND, post.dedupe_key, post.payload())
     for attempt in range(1, MAX_RECLAIMS + 1):
         if entry.created or entry.status is not OutboxStatus.FAILED:
             return entry
-        entry = outbox.enqueue(session, OUTBOX_KIND, f"{post.dedupe_key}|r{attempt}", post.payload())
+        entry = outbox.claim(session, OUTBOX_KIND, f"{post.dedupe_key}|r{attempt}", post.payload())
     return entry
 
 
@@ -200,10 +210,13 @@ def choose_template(templates: Mapping[str, StepTemplate], utility: Utility, act
 def refresh_report(context: BotContext, customer_id: str, ticket_ref: str | None) -> Report | None:
     """The case as it stands now, for the updated answer (not an agent's lookup: no audit row)."""
     with context.db.reading() as session:
-        records = SqlCaseRecords(session)
-        if not records.customers_by_id(customer_id):
-            return None
-        return build_report(records.case_file(customer_id), context.clock(), ticket_ref)
+        return _case_now(SqlCaseRecords(session), context, customer_id, ticket_ref)
+
+
+def _case_now(records: SqlCaseRecords, context: BotContext, customer_id: str, ticket_ref: str | None) -> Report | None:
+    if not records.customers_by_id(customer_id):
+        return None
+    return build_report(records.case_file(customer_id), context.clock(), ticket_ref)
 
 
 def _wait_while_in_flight(context: BotContext, dedupe_key: str) -> None:
@@ -224,7 +237,10 @@ def _earlier(state: PostState) -> EarlierSend:
 
 
 def _outcome(state: PostState, ticket: str, *, already: bool) -> StepsOutcome:
-    public = bool(state.payload.get("public"))
+    return _outcome_of(state, ticket, public=bool(state.payload.get("public")), already=already)
+
+
+def _outcome_of(state: PostState | OutboxEntry, ticket: str, *, public: bool, already: bool) -> StepsOutcome:
     if state.status is OutboxStatus.DELIVERED and state.result is not None:
         return StepsPosted(
             ticket_id=str(state.result.get("ticket_id", ticket)),
