@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Integer,
     Join,
     Select,
@@ -249,7 +250,7 @@ def stuck_snapshot(
     source = stuck_customers(now).subquery("judged")
     # The flag rides in the materialized CTE: worked out once per customer, read by both parts below.
     newly: ColumnElement[int] = literal(0)
-    judged: Any = source
+    judged: FromClause = source
     if newly_since is not None:
         judged, newly = _newly_stuck(source, newly_since)
     stuck = (
@@ -333,7 +334,7 @@ def _stream_list(
     for every customer cost a tenth of a second at 300k)."""
     stuck = _kept_whole(stuck_customers(now), dialect).subquery("stuck")
     newly: ColumnElement[int] = literal_column("0")
-    source: Any = stuck
+    source: FromClause = stuck
     if newly_since is not None:
         source, newly = _newly_stuck(stuck, newly_since)
     statement = (
