@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.demo.population import insert_population
 from bot.features.digest.blocks import CSV_HEADER, ListWriter
 from commands.digest import StuckCustomer
 from models import Database
-from models.digest.queries import stuck_snapshot
-from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers
+from models.digest.queries import count_stuck, stuck_snapshot
+from tests.digest.conftest import FULL_SCOPE, NOW, PARTIAL_SCOPE, Customers, url_of
 from tests.digest.oracle import csv_document, every_stuck_customer
 
 US = timedelta(microseconds=1)
@@ -22,6 +23,10 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def awkward(customers: Customers) -> Customers:
+    return add_awkward(customers)
+
+
+def add_awkward(customers: Customers) -> Customers:
     """Stuck customers whose CSV lines take every branch: ids that need quoting, grants on whole-day
     boundaries and with microseconds, no date at all, meter data after the grant, several utilities."""
     grant = NOW - 9 * DAY
@@ -40,6 +45,18 @@ def awkward(customers: Customers) -> Customers:
     customers.add("repeated", authorizations=(("active", NOW - 20 * DAY, FULL_SCOPE, None),),
                   procedures=(NOW - 10 * DAY, NOW - 5 * DAY, NOW - DAY))
     return customers
+
+
+class BrokenList(ListWriter):
+    """A reader that fails after its first batch of lines, as a full disk or a bug would."""
+
+    def write_lines(self, lines: list[str]) -> None:
+        super().write_lines(lines)
+        raise BrokenListError(self.count)
+
+
+class BrokenListError(Exception):
+    pass
 
 
 def full_list(db: Database, now: datetime, keep: int) -> tuple[ListWriter, list[StuckCustomer]]:
@@ -78,3 +95,39 @@ def test_quoted_ids_and_unknown_dates_read_back(db: Database, awkward: Customers
     assert by_id["com,ma"][4:] == ["8", "2026-11-21 17:00"]  # the exact age is in days_stuck
     assert by_id["no-date"][3:] == ["ESCALATE", "", ""]
     assert listing.complete and listing.customers == one_by_one
+
+
+@pytest.mark.postgres
+def test_postgresql_lists_the_same_whatever_the_sessions_time_zone(postgres_db: Database) -> None:
+    """The list reads PostgreSQL's moments as text: a server in another time zone (Chatham Islands, +13:45)
+    changes nothing, neither the lines nor the customers read back from them."""
+    add_awkward(Customers(postgres_db))
+    expected, one_by_one = full_list(postgres_db, NOW, keep=1000)
+    elsewhere = Database(
+        url_of(postgres_db), connect_args={"options": "-c TimeZone=Pacific/Chatham"}
+    )
+    try:
+        listing, _ = full_list(elsewhere, NOW, keep=1000)
+    finally:
+        elsewhere.dispose()
+
+    assert listing.customers == one_by_one == expected.customers
+    assert listing.csv_bytes() == expected.csv_bytes() == csv_document(one_by_one, NOW)
+
+
+@pytest.mark.postgres
+def test_a_reader_failing_halfway_raises_its_own_error_and_the_database_goes_on(postgres_db: Database) -> None:
+    """The list streams from PostgreSQL in batches; a reader that fails after the first batch gets its own
+    error (not one from the abandoned statement), and the next transaction on the pool works."""
+    insert_population(postgres_db, 20_000, now=NOW)
+    with postgres_db.transaction() as session:
+        stuck = sum(count_stuck(session, NOW).values())
+    assert stuck > 5_000  # more than one batch
+
+    with pytest.raises(BrokenListError) as failed, postgres_db.transaction() as session:
+        stuck_snapshot(session, NOW, listing=BrokenList())
+    assert failed.value.args == (5_000,)
+
+    with postgres_db.transaction() as session:
+        assert sum(count_stuck(session, NOW).values()) == stuck
+        assert stuck_snapshot(session, NOW, listing=ListWriter()).counts == count_stuck(session, NOW)
