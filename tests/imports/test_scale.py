@@ -3,14 +3,16 @@ grow with the file (rows stream from the reader to the staging table; only bad r
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, inspect, select, table
 
 from models import Database
 from models.customers import AuthorizationRow, CustomerRow
-from models.imports import ImportFailed, import_files
+from models.imports import Imported, ImportFailed, import_files
 
 HEADER = "authorization_id,customer_id,status,granted_at,scope,authorized_end,revoked_at\n"
 
@@ -70,3 +72,43 @@ def test_a_large_file_goes_in_and_again_changes_nothing(db: Database, tmp_path: 
     assert summaries["C0"][0] == 4
     import_files(db, [customers, authorizations])
     assert assert_in_step(db) == summaries
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    """Rows in every table but the schema's version, by table name."""
+    with db.engine.connect() as connection:
+        names = sorted(set(inspect(connection).get_table_names()) - {"alembic_version"})
+        return {name: connection.execute(select(func.count()).select_from(table(name))).scalar_one() for name in names}
+
+
+def test_two_instances_importing_the_same_files_at_once_leave_what_one_import_leaves(
+    db: Database, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two instances (or an agent clicking twice) import the same files into an empty database at the same
+    moment: both succeed, and no table holds a row more than after one import, history included."""
+    files = list(generated(tmp_path, 8_000))
+    start = threading.Barrier(2)
+    results: list[list[Imported] | BaseException | None] = [None, None]
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = import_files(db, files)
+        except BaseException as exc:  # reported by the assertion below, not lost in the thread
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(isinstance(result, list) for result in results), results
+    assert results[0] == results[1]
+
+    alone = Database(f"sqlite:///{tmp_path_factory.mktemp('alone')}/reauth.db")
+    alone.upgrade()
+    import_files(alone, files)
+    once = row_counts(alone)
+    alone.dispose()
+    assert once["authorizations"] == 8_000 and once["customers"] == 2_001
+    assert row_counts(db) == once
