@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/reauth.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Any fixed number: the PostgreSQL advisory lock that serialises migrations across instances.
+# Any fixed numbers, each its own: the PostgreSQL advisory locks that serialise migrations, and bulk writes
+# of customers and authorizations (imports, Green Button feeds), across instances.
 _MIGRATION_LOCK_KEY = 7_311_992_401
+BULK_WRITE_LOCK_KEY = 7_311_992_402
 _WRITES = "reauth_writes"  # the execution option that marks a write transaction
 
 

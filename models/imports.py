@@ -58,7 +58,7 @@ from commands.imports import (
 from models import customer_summary
 from models.base import Base
 from models.claims import insert_if_absent
-from models.db import Database
+from models.db import BULK_WRITE_LOCK_KEY, Database
 from models.function_blocks import function_block_mask
 from models.history import Touched, history_started_at, record_transitions
 
@@ -245,6 +245,10 @@ class ImportBatch:
             # For this transaction only: the sorts and hashes over a million staged rows stay in memory
             # instead of spilling to disk at the default 4 MB.
             self._exec("SET LOCAL work_mem = '64MB'")
+            # One bulk write at a time, as SQLite's write lock already has it: two that change the same rows
+            # lock them in the orders of their files, and in opposite orders PostgreSQL aborts one as a
+            # deadlock. Taken before anything is read, so this one compares with what the other wrote.
+            self._exec(f"SELECT pg_advisory_xact_lock({BULK_WRITE_LOCK_KEY})")
 
     # --- loading ------------------------------------------------------------------------------------
 
