@@ -91,13 +91,18 @@ def check_request(environ: Mapping[str, Any], body: bytes) -> None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "not_utf8") from None
-    content_type = str(environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
-    data = parse_slack_body(text, content_type)
+    data = parse_slack_body(text, media_type(str(environ.get("CONTENT_TYPE") or "")))
     check_shape(data)
 
 
+def media_type(content_type: str) -> str:
+    """`application/x-www-form-urlencoded` of `Application/X-WWW-Form-Urlencoded; charset=utf-8`."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def parse_slack_body(text: str, content_type: str) -> dict[str, Any]:
-    """The body as Bolt will read it (`slack_bolt.request.internals.parse_body`), or `Refused`."""
+    """The body as Bolt is given it (`bot.server.SlackRequests`), or `Refused`: JSON, an interaction's
+    `payload` field of JSON, or a slash command's form."""
     if not text:
         raise Refused(400, "empty_body")
     if content_type == "application/json" or text.startswith("{"):
@@ -109,9 +114,7 @@ def parse_slack_body(text: str, content_type: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "bad_form") from None
     form = dict(fields)
-    if "payload" in text:  # as Bolt decides: the word anywhere in the body means "an interaction"
-        if "payload" not in form:
-            raise Refused(400, "bad_form")
+    if "payload" in form:
         return _json_object(form["payload"], "bad_payload")
     return form
 

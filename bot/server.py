@@ -7,12 +7,14 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request.internals import build_context
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bot.request_guard import MAX_BODY, request_guard
+from bot.request_guard import MAX_BODY, Refused, media_type, parse_slack_body, request_guard
 from models import Database
 
 log = logging.getLogger(__name__)
@@ -20,10 +22,30 @@ log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class SlackRequests(SlackRequestHandler):
+    """Bolt's WSGI handler, handing Bolt the body as the request guard read it.
+
+    Bolt takes any form body holding the word "payload" for an interaction (`parse_body`), so a slash
+    command such as `/reauth-check payload.team@example.com` would reach no listener. The raw body stays as
+    it came, for Bolt's signature check.
+    """
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        bolt = BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
+        try:
+            body = parse_slack_body(bolt.raw_body, media_type(bolt.content_type or ""))
+        except Refused:
+            body = bolt.body  # the guard refuses these before they come here
+        if body != bolt.body:
+            bolt.body = body
+            bolt.context = build_context(BoltContext(), body)
+        return self.app.dispatch(bolt)
+
+
 def wsgi_app(app: App, db: Database) -> WSGIApp:
     """Slack at `POST /slack/events`, behind the request guard; `GET /healthz` is 200 when every database
     check passes, else 503 naming the failed ones."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+    slack = SlackRequests(app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
