@@ -370,8 +370,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded only here: the other commands have no use for the process manager.
     from bot.serving import GunicornServer
 
-    log.info("serving HTTP on port %s with %s process(es): POST /slack/events, GET /healthz", settings.port,
-             args.workers)
+    log.info("serving HTTP on %s port %s with %s process(es): POST /slack/events, GET /healthz",
+             settings.bind_address, settings.port, args.workers)
     try:
         GunicornServer(settings, templates, workers=args.workers).run()
     except SystemExit as exc:  # gunicorn's arbiter exits the process itself: 0 after a clean stop

@@ -111,12 +111,14 @@ def _wait(task: Callable[[], object], deadline: float) -> bool:
 class GunicornServer(BaseApplication):
     """gunicorn run from code: `workers` processes of `THREADS` threads, each building its own instance."""
 
-    def __init__(self, settings: Settings, templates: Mapping[str, StepTemplate], *, workers: int,
-                 host: str = "0.0.0.0") -> None:
+    def __init__(self, settings: Settings, templates: Mapping[str, StepTemplate], *, workers: int) -> None:
         self.settings = settings
         self.templates = templates
+        address = settings.bind_address
+        if ":" in address:
+            address = f"[{address}]"  # IPv6, as gunicorn reads it
         self.options: dict[str, Any] = {
-            "bind": f"{host}:{settings.port}",
+            "bind": f"{address}:{settings.port}",
             "workers": workers,
             "worker_class": "gthread",
             "threads": THREADS,

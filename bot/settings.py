@@ -5,6 +5,7 @@ Only the CLI loads `.env` (python-dotenv); tests and library callers pass a mapp
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.helpdesk import HELPDESK_KINDS
 from models.db import DEFAULT_DATABASE_URL
 
+# Where `serve` listens by default: every interface, as a container needs (127.0.0.1 behind a local proxy).
+ALL_INTERFACES = "0.0.0.0"
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _USERGROUP = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -50,6 +53,7 @@ class Settings:
     slack_api_url: str | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     port: int = 3000
+    bind_address: str = ALL_INTERFACES
     helpdesk: str | None = None
     helpdesk_url: str | None = None
     helpdesk_credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -118,6 +122,7 @@ class Settings:
             slack_api_url=api_url,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             port=_port(get("PORT")),
+            bind_address=_bind_address(get("BIND_ADDRESS")),
             helpdesk=helpdesk.lower() if helpdesk else None,
             helpdesk_url=helpdesk_url.rstrip("/") if helpdesk_url else None,
             helpdesk_credentials=credentials,
@@ -189,6 +194,16 @@ def _port(raw: str | None) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"PORT must be a number from 1 to 65535, not {raw!r}")
     return int(raw)
+
+
+def _bind_address(raw: str | None) -> str:
+    if raw is None:
+        return ALL_INTERFACES
+    try:
+        return str(ipaddress.ip_address(raw.strip("[]")))
+    except ValueError:
+        raise SettingsError(f"BIND_ADDRESS must be an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::, "
+                            f"not {raw!r}") from None
 
 
 def _channel(name: str, raw: str | None) -> str | None:

@@ -132,6 +132,8 @@ def test_import_a_missing_file_is_a_usage_error(workdir: Path, capsys: pytest.Ca
         ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN must be a bot token"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "eighty"}, "PORT must be a number"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "BIND_ADDRESS": "localhost:3000"},
+         "BIND_ADDRESS must be an IP address"),
         ({"DIGEST_TZ": "Mars/Olympus"}, "DIGEST_TZ must be an IANA time zone"),
         ({"DIGEST_TIME": "9am"}, "DIGEST_TIME must be a 24-hour time"),
         ({"ESCALATION_CHANNEL": "#escalations"}, "ESCALATION_CHANNEL must be a channel ID"),

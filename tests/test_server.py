@@ -1,4 +1,4 @@
-"""Stopping the local HTTP server (the demo's and the tests' `LocalBot`)."""
+"""Where `serve` listens, and stopping the local HTTP server (the demo's and the tests' `LocalBot`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import os
 import threading
 
 import httpx
+import pytest
 
 from bot.app import create_app
 from bot.server import bound_port, http_server, stop_server
+from bot.serving import GunicornServer
 from bot.settings import Settings
 from bot.standins.slack_api import SlackStandIn
 from models import Database
@@ -38,3 +40,16 @@ def test_the_server_stops_even_when_its_wake_up_pipe_is_already_closed(
         pass
     else:
         raise AssertionError("the server still answers")
+
+
+@pytest.mark.parametrize(("address", "bind"), [
+    (None, "0.0.0.0:3100"),
+    ("127.0.0.1", "127.0.0.1:3100"),
+    ("::1", "[::1]:3100"),
+    ("[::]", "[::]:3100"),
+])
+def test_serve_listens_where_bind_address_says(address: str | None, bind: str) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "3100"}
+    settings = Settings.from_env(env if address is None else {**env, "BIND_ADDRESS": address})
+
+    assert GunicornServer(settings, {}, workers=1).options["bind"] == bind

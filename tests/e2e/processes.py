@@ -63,7 +63,8 @@ class Serve:
         self.log_path = self.folder / f"serve-{self.port}-{time.monotonic_ns()}.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve", *self.args], env={**self.env, "PORT": str(self.port)},
+                [sys.executable, "-m", "bot", "serve", *self.args],
+                env={**self.env, "PORT": str(self.port), "BIND_ADDRESS": "127.0.0.1"},
                 cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: the master and its workers die together
             )

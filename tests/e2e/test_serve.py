@@ -35,7 +35,7 @@ def slack() -> Iterator[SlackStandIn]:
 def test_serve_answers_slack_over_http_and_stops_on_ctrl_c(slack: SlackStandIn, tmp_path: Path) -> None:
     port = free_port()
     env = serve_env(tmp_path, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET,
-                    SLACK_API_URL=slack.api_url, PORT=str(port))
+                    SLACK_API_URL=slack.api_url, PORT=str(port), BIND_ADDRESS="127.0.0.1")
     import_demo_dataset(env, tmp_path)
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -64,6 +64,6 @@ def test_serve_answers_slack_over_http_and_stops_on_ctrl_c(slack: SlackStandIn, 
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=20)
     assert server.returncode == 0, output
-    assert "serving HTTP on port" in output and "stopped" in output
+    assert f"serving HTTP on 127.0.0.1 port {port}" in output and "stopped" in output
     assert "WARNING" not in output
     assert "chen.wu" not in output  # the customer's e-mail never reaches the log
