@@ -8,6 +8,7 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
+from psycopg import capabilities
 
 from bot.demo.population import insert_population
 from bot.features.digest.blocks import CSV_HEADER, ListWriter
@@ -131,3 +132,19 @@ def test_a_reader_failing_halfway_raises_its_own_error_and_the_database_goes_on(
     with postgres_db.transaction() as session:
         assert sum(count_stuck(session, NOW).values()) == stuck
         assert stuck_snapshot(session, NOW, listing=ListWriter()).counts == count_stuck(session, NOW)
+
+
+@pytest.mark.postgres
+def test_postgresql_lists_the_same_row_by_row_on_a_libpq_without_chunks(
+    postgres_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunked streaming needs libpq 17; with an older one (psycopg built against the system's libpq) the
+    rows stream one by one, and the list is the same."""
+    add_awkward(Customers(postgres_db))
+    chunked, one_by_one = full_list(postgres_db, NOW, keep=3)
+    monkeypatch.setattr(capabilities, "has_stream_chunked", lambda check=False: False)
+
+    row_by_row, _ = full_list(postgres_db, NOW, keep=3)
+
+    assert row_by_row.csv_bytes() == chunked.csv_bytes() == csv_document(one_by_one, NOW)
+    assert row_by_row.customers == chunked.customers == one_by_one[:3]
