@@ -14,7 +14,7 @@ from slack_bolt.request.internals import build_context
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bot.request_guard import MAX_BODY, Refused, media_type, parse_slack_body, request_guard
+from bot.request_guard import MAX_BODY, media_type, parse_slack_body, request_guard
 from models import Database
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,8 @@ class SlackRequests(SlackRequestHandler):
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         bolt = BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
-        try:
-            body = parse_slack_body(bolt.raw_body, media_type(bolt.content_type or ""))
-        except Refused:
-            body = bolt.body  # the guard refuses these before they come here
+        # Read already, and accepted, by the guard in front (`wsgi_app`): this reading cannot be refused.
+        body = parse_slack_body(bolt.raw_body, media_type(bolt.content_type or ""))
         if body != bolt.body:
             bolt.body = body
             bolt.context = build_context(BoltContext(), body)
